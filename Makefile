@@ -1,0 +1,61 @@
+# Two commands matter: `make run` and `make test`. Everything else is in mk/*.mk, one file per area.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SETUP_STAMP := $(VENV)/.setup-stamp
+
+# make run INPUT=path/to/segment-logs OUTPUT=path/to/interactions
+SAMPLE_EVENTS ?= 20000
+SAMPLE_DIR := build/sample/segment-logs
+INPUT ?= $(SAMPLE_DIR)
+OUTPUT ?= build/output/interactions
+JOB_ARGS ?=
+
+.PHONY: help setup run test lint format clean sample
+
+help:
+	@echo "make run    - set up, generate sample Segment data if no INPUT is given, run the Glue job locally"
+	@echo "make test   - set up and run the whole test suite (lint included)"
+	@echo "make run INPUT=dir OUTPUT=dir JOB_ARGS='--SINGLE_FILE true' - run on your own files"
+	@grep -h '^## ' mk/*.mk | sed 's/^## /make /'
+
+$(SETUP_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+setup: $(SETUP_STAMP)
+
+$(SAMPLE_DIR): | $(SETUP_STAMP)
+	$(PY) -m segment_personalize.sample_data --events $(SAMPLE_EVENTS) --out $(SAMPLE_DIR)
+
+sample: $(SAMPLE_DIR)
+
+run: $(SETUP_STAMP) $(if $(filter $(SAMPLE_DIR),$(INPUT)),$(SAMPLE_DIR))
+	$(PY) jobs/segment_events_to_personalize.py --JOB_NAME local-run \
+	  --S3_JSON_INPUT_PATH $(INPUT) --S3_CSV_OUTPUT_PATH $(OUTPUT) $(JOB_ARGS)
+	$(MAKE) --no-print-directory run-followups
+
+# Area files append steps to run after the job (e.g. the readiness query) as prerequisites of this.
+run-followups:
+
+lint: $(SETUP_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(SETUP_STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: $(SETUP_STAMP) lint
+	$(PY) -m pytest
+
+clean:
+	rm -rf build dist .pytest_cache .ruff_cache .hypothesis spark-warehouse
+
+-include mk/*.mk

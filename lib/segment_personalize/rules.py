@@ -1,0 +1,391 @@
+"""The mapping rules from a raw Segment call to Personalize interactions, declared once.
+
+Two engines apply these rules: plain Python (``map_line`` / ``map_event``, used by the Lambda) and
+Spark native expressions (``segment_personalize.spark.transform``, used by the Glue job). Everything
+that decides an outcome -- patterns, limits, field names, drop reasons, their order -- lives here, and
+the Spark side builds its expressions from these declarations. ``docs/mapping-contract.md`` states the
+contract in prose; ``tests/test_parity.py`` proves the two engines agree.
+
+Why the rules are phrased on *text*: the Glue job reads every field as a Spark ``StringType``, and
+Spark 3.5 renders a non-string JSON token into text before we see it (``1e3`` -> ``1000.0``,
+``true`` -> ``true``, an object -> its compact JSON). The job cannot see token types, so an id is
+judged by the text; Python, which does see types, must reach the same verdict. Hence: an integer id is
+its digits (Spark and Python render integers identically), and any *text* that looks like Spark's
+rendering of a float, a boolean, an object or an array is rejected whether it arrived as that token or
+as a string.
+
+This module must not import pyspark: the Lambda package ships it without Spark.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+CSV_HEADER = ("USER_ID", "ITEM_ID", "EVENT_TYPE", "TIMESTAMP")
+DEFAULT_SUPPORTED_EVENTS = ("Product Added", "Product Clicked", "Order Completed")
+ITEM_ID_FIELDS = ("sku", "product_id")
+DEFAULT_ITEM_ID_FIELD = "sku"
+TRACK_TYPE = "track"
+# Personalize's interactions schema caps USER_ID and ITEM_ID at 256 characters.
+MAX_ID_LENGTH = 256
+# The first present field wins; a present but unparseable value is not skipped over, because
+# receivedAt is Segment's clock, not the user's, and silently substituting it would skew training data.
+TIMESTAMP_FIELDS = ("timestamp", "originalTimestamp", "receivedAt")
+PRODUCTS_FIELD = "products"
+
+
+class DropReason(StrEnum):
+    """Why an input record produced no interaction. Checked in this order; the first that applies wins."""
+
+    BLANK_LINE = "blank_line"
+    CORRUPT_RECORD = "corrupt_record"
+    NOT_TRACK = "not_track"
+    UNSUPPORTED_EVENT = "unsupported_event"
+    MISSING_USER_ID = "missing_user_id"
+    INVALID_USER_ID = "invalid_user_id"
+    MISSING_ITEM_ID = "missing_item_id"
+    INVALID_ITEM_ID = "invalid_item_id"
+    MISSING_TIMESTAMP = "missing_timestamp"
+    INVALID_TIMESTAMP = "invalid_timestamp"
+    # Applied after all the above, across the whole run (batch) or invocation (Lambda).
+    DUPLICATE_MESSAGE_ID = "duplicate_message_id"
+
+
+class ProductSkip(StrEnum):
+    """Why one entry of an order's products[] produced no row, while the order itself was kept."""
+
+    MISSING_ITEM_ID = "product_missing_item_id"
+    INVALID_ITEM_ID = "product_invalid_item_id"
+    DUPLICATE_ITEM_ID = "product_duplicate_item_id"
+
+
+# --- Patterns ------------------------------------------------------------------------------------
+# Bodies only, in the subset of syntax where Java and Python regexes agree (no ., \s, \d, $). Each
+# engine anchors them its own way: Python with re.fullmatch, Spark with ^(?:...)\z -- Java's and
+# Python's $ both also match before a trailing newline, which would let "id\n" through.
+
+# JSON whitespace only: Python's str.strip() and Spark's trim() disagree on what whitespace is.
+BLANK_BODY = r"[ \t\r\n]*"
+
+# Text that Spark produces when it renders a non-string, non-integer JSON token as a string:
+# booleans, Java Double.toString of a float (always has a '.'), an overflowing float, and the compact
+# JSON of an object or array.
+NON_SCALAR_TEXT_BODY = (
+    r"true|false"
+    r"|-?[0-9]+\.[0-9]+(?:E-?[0-9]+)?"
+    r'|"-?Infinity"'
+    r"|\{[\s\S]*\}"
+    r"|\[[\s\S]*\]"
+)
+
+# ISO-8601 date-time: 'T' separator, 0-9 fraction digits, 'Z' or +hh:mm/-hh:mm, no zone = UTC.
+# Groups: 1 = date, 2 = time to the second, 3 = zone (absent, 'Z' or offset). Field ranges are
+# checked here, so that only day-of-month overflow (Feb 30) is left for the calendar to reject;
+# second 60 is refused because Spark's make_timestamp and Python's datetime disagree on it.
+TIMESTAMP_BODY = (
+    r"((?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01]))"
+    r"T((?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9])"
+    r"(?:\.[0-9]{1,9})?"
+    r"(Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?"
+)
+TIMESTAMP_GROUP_DATE, TIMESTAMP_GROUP_TIME, TIMESTAMP_GROUP_ZONE = 1, 2, 3
+
+# Spark's JSON reader options that make it accept exactly what Python's json module (as used in
+# parse_line) accepts; Spark's defaults allow single quotes and NaN/Infinity literals.
+SPARK_JSON_OPTIONS = {
+    "mode": "PERMISSIVE",
+    "allowSingleQuotes": "false",
+    "allowNonNumericNumbers": "false",
+}
+
+
+def java_anchored(body: str) -> str:
+    """The pattern as Spark's rlike/regexp_extract must see it to match the whole text, like fullmatch."""
+    return rf"^(?:{body})\z"
+
+
+_BLANK = re.compile(BLANK_BODY)
+_NON_SCALAR_TEXT = re.compile(NON_SCALAR_TEXT_BODY)
+_TIMESTAMP = re.compile(TIMESTAMP_BODY)
+_JSON_WS = " \t\r\n"
+
+
+# --- Configuration -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MappingConfig:
+    supported_events: tuple[str, ...] = DEFAULT_SUPPORTED_EVENTS
+    item_id_field: str = DEFAULT_ITEM_ID_FIELD
+
+    def __post_init__(self) -> None:
+        if not self.supported_events:
+            raise ValueError("supported_events must name at least one event")
+        if any(not e for e in self.supported_events):
+            raise ValueError("supported_events must not contain an empty name")
+        if self.item_id_field not in ITEM_ID_FIELDS:
+            allowed = ", ".join(ITEM_ID_FIELDS)
+            raise ValueError(f"item_id_field must be one of {allowed}, got {self.item_id_field!r}")
+
+
+def parse_event_list(text: str) -> tuple[str, ...]:
+    """'Product Added, Order Completed' -> ('Product Added', 'Order Completed'), repeats removed."""
+    names = (part.strip() for part in text.split(","))
+    return tuple(dict.fromkeys(n for n in names if n))
+
+
+# --- Results -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MappedEvent:
+    """A kept Segment call: one interaction per item (one item unless it was an order with products[])."""
+
+    message_id: str | None
+    anonymous_id: str | None
+    user_id: str
+    event_type: str
+    timestamp: int
+    item_ids: tuple[str, ...]
+    product_skips: dict[ProductSkip, int] = field(default_factory=dict)
+
+    def interactions(self) -> list[tuple[str, str, str, int]]:
+        """Rows in CSV_HEADER order."""
+        return [(self.user_id, item, self.event_type, self.timestamp) for item in self.item_ids]
+
+
+@dataclass(frozen=True)
+class Dropped:
+    reason: DropReason
+
+
+Outcome = MappedEvent | Dropped
+
+
+# --- Field rules ---------------------------------------------------------------------------------
+
+
+def spark_text(value: Any) -> str | None:
+    """The text Spark's StringType reader yields for a JSON value, where that is reproducible.
+
+    Strings, integers, booleans and null render identically in both engines. Floats, objects and arrays
+    only need to be recognisable as such (classify_id rejects them by type), so their exact Java
+    rendering is not reproduced.
+    """
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def classify_id(value: Any) -> tuple[str | None, str | None]:
+    """(id, None) for a usable id; (None, 'missing' | 'invalid') otherwise.
+
+    Missing: absent, null, or only JSON whitespace. Invalid: a float, boolean, object or array token, text
+    that Spark could have rendered from one (see NON_SCALAR_TEXT_BODY), or longer than MAX_ID_LENGTH.
+    Usable ids are kept verbatim, surrounding spaces included: ids are opaque.
+    """
+    if value is None:
+        return None, "missing"
+    if isinstance(value, bool | float | dict | list):
+        return None, "invalid"
+    text = spark_text(value)
+    assert text is not None
+    if _BLANK.fullmatch(text):
+        return None, "missing"
+    if _NON_SCALAR_TEXT.fullmatch(text) or len(text) > MAX_ID_LENGTH:
+        return None, "invalid"
+    return text, None
+
+
+def parse_timestamp(value: Any) -> int | None:
+    """ISO-8601 text -> integer epoch seconds (floor); None when it does not parse."""
+    text = spark_text(value) if not isinstance(value, float | dict | list) else None
+    match = _TIMESTAMP.fullmatch(text) if text is not None else None
+    if match is None:
+        return None
+    try:
+        local = datetime.fromisoformat(f"{match[TIMESTAMP_GROUP_DATE]}T{match[TIMESTAMP_GROUP_TIME]}")
+    except ValueError:  # day-of-month overflow, e.g. 2019-02-29
+        return None
+    seconds = calendar.timegm(local.timetuple())
+    zone = match[TIMESTAMP_GROUP_ZONE]
+    if zone and zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        seconds -= sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
+    # Fractions are dropped: epoch seconds of whole-second wall time plus a non-negative fraction
+    # floors to the whole second, before 1970 too.
+    return seconds
+
+
+def _first_present(event: dict[str, Any], names: tuple[str, ...]) -> Any:
+    for name in names:
+        value = event.get(name)
+        if value is not None:
+            return value
+    return None
+
+
+def as_object(value: Any) -> dict[str, Any] | None:
+    """An object-valued field as Spark sees it: an object, or a string holding an object's JSON text.
+
+    Spark reads these fields as text and parses the text, so it cannot tell ``{"sku": "a"}`` from
+    ``"{\\"sku\\": \\"a\\"}"``; double-encoded properties exist in the wild, so Python reads both too.
+    """
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, str):
+        try:
+            parsed = parse_line(value)
+        except (ValueError, RecursionError):
+            return None
+        return parsed if isinstance(parsed, dict) else None
+    return None
+
+
+def as_array(value: Any) -> list[Any] | None:
+    """An array-valued field as Spark sees it: an array, or a string holding an array's JSON text."""
+    if isinstance(value, list):
+        return value
+    if isinstance(value, str):
+        try:
+            parsed = parse_line(value)
+        except (ValueError, RecursionError):
+            return None
+        return parsed if isinstance(parsed, list) else None
+    return None
+
+
+def _products_items(products: list[Any], item_field: str) -> tuple[tuple[str, ...], dict[ProductSkip, int]]:
+    items: dict[str, None] = {}
+    skips: dict[ProductSkip, int] = {}
+    for product in products:
+        fields = as_object(product) or {}
+        item, problem = classify_id(fields.get(item_field))
+        if item is None:
+            skip = ProductSkip.MISSING_ITEM_ID if problem == "missing" else ProductSkip.INVALID_ITEM_ID
+        elif item in items:
+            skip = ProductSkip.DUPLICATE_ITEM_ID
+        else:
+            items[item] = None
+            continue
+        skips[skip] = skips.get(skip, 0) + 1
+    return tuple(items), skips
+
+
+def map_event(event: Any, config: MappingConfig) -> Outcome:
+    """Map one parsed Segment call. ``event`` is whatever the JSON line held."""
+    if not isinstance(event, dict):
+        return Dropped(DropReason.CORRUPT_RECORD)
+    if spark_text(event.get("type")) != TRACK_TYPE:
+        return Dropped(DropReason.NOT_TRACK)
+    event_type = spark_text(event.get("event"))
+    if event_type not in config.supported_events:
+        return Dropped(DropReason.UNSUPPORTED_EVENT)
+    assert event_type is not None
+
+    user_id, problem = classify_id(event.get("userId"))
+    if user_id is None:
+        return Dropped(DropReason.MISSING_USER_ID if problem == "missing" else DropReason.INVALID_USER_ID)
+
+    properties = as_object(event.get("properties")) or {}
+    products = as_array(properties.get(PRODUCTS_FIELD))
+    skips: dict[ProductSkip, int] = {}
+    if products is not None:
+        item_ids, skips = _products_items(products, config.item_id_field)
+        if not item_ids:
+            invalid = skips.get(ProductSkip.INVALID_ITEM_ID, 0) > 0
+            return Dropped(DropReason.INVALID_ITEM_ID if invalid else DropReason.MISSING_ITEM_ID)
+    else:
+        item_id, problem = classify_id(properties.get(config.item_id_field))
+        if item_id is None:
+            return Dropped(DropReason.MISSING_ITEM_ID if problem == "missing" else DropReason.INVALID_ITEM_ID)
+        item_ids = (item_id,)
+
+    raw_time = _first_present(event, TIMESTAMP_FIELDS)
+    if raw_time is None:
+        return Dropped(DropReason.MISSING_TIMESTAMP)
+    timestamp = parse_timestamp(raw_time)
+    if timestamp is None:
+        return Dropped(DropReason.INVALID_TIMESTAMP)
+
+    message_id, _ = classify_id(event.get("messageId"))
+    anonymous_id, _ = classify_id(event.get("anonymousId"))
+    return MappedEvent(
+        message_id=message_id,
+        anonymous_id=anonymous_id,
+        user_id=user_id,
+        event_type=event_type,
+        timestamp=timestamp,
+        item_ids=item_ids,
+        product_skips=skips,
+    )
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"non-standard JSON literal {name}")
+
+
+def parse_line(text: str) -> Any:
+    """Parse one line as Spark's JSON reader does; raises ValueError when Spark would call it corrupt.
+
+    Spark stops at the end of the first JSON value and ignores whatever follows it on the line, so this
+    does too (raw_decode); it refuses NaN/Infinity literals, as the job's reader options do.
+    """
+    start = len(text) - len(text.lstrip(_JSON_WS))
+    decoder = json.JSONDecoder(parse_constant=_reject_constant)
+    value, _ = decoder.raw_decode(text, start)
+    return value
+
+
+def map_line(text: str, config: MappingConfig) -> Outcome:
+    """Map one line of Segment's newline-delimited JSON (or one Kinesis record's payload)."""
+    if _BLANK.fullmatch(text):
+        return Dropped(DropReason.BLANK_LINE)
+    try:
+        event = parse_line(text)
+    except (ValueError, RecursionError):
+        return Dropped(DropReason.CORRUPT_RECORD)
+    return map_event(event, config)
+
+
+def dedupe_key(event: MappedEvent) -> tuple[int, str, str, tuple[str, ...], str]:
+    """Among kept events sharing a messageId, the one with the smallest key is written.
+
+    Segment's at-least-once delivery repeats a call verbatim, so any copy would do; choosing the
+    smallest makes the output independent of file order. The Spark job orders the same fields the same
+    way (Spark compares strings by UTF-8 bytes, which is code point order, as Python does).
+    """
+    return (event.timestamp, event.user_id, event.event_type, event.item_ids, event.anonymous_id or "")
+
+
+def dedupe(events: list[MappedEvent]) -> tuple[list[MappedEvent], int]:
+    """Keep one event per messageId (events without one are all kept); returns (kept, duplicates dropped).
+
+    Kept events stay in input order, which the Lambda relies on to keep a session's order.
+    """
+    chosen: dict[str, MappedEvent] = {}
+    for event in events:
+        if event.message_id is None:
+            continue
+        current = chosen.get(event.message_id)
+        if current is None or dedupe_key(event) < dedupe_key(current):
+            chosen[event.message_id] = event
+    kept: list[MappedEvent] = []
+    emitted: set[str] = set()
+    for event in events:
+        if event.message_id is None:
+            kept.append(event)
+        elif event.message_id not in emitted and chosen[event.message_id] is event:
+            emitted.add(event.message_id)
+            kept.append(event)
+    return kept, len(events) - len(kept)

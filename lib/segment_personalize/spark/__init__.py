@@ -1,0 +1,1 @@
+"""Spark implementation of ``segment_personalize.rules``: native expressions only, no Python UDFs."""

@@ -1,0 +1,193 @@
+"""Segment lines -> Personalize interactions, as Spark native expressions built from ``rules``.
+
+``classify`` gives every input line its outcome (a drop reason, or the mapped fields);
+``transform`` adds the run-wide messageId de-duplication and the products[] expansion. Neither runs an
+action: the counts for the run report ride along as ``Observation``s, collected by whatever action
+writes the output, so the input is read exactly once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame, Observation
+from pyspark.sql import functions as F
+
+from segment_personalize import rules
+from segment_personalize.rules import CSV_HEADER, DropReason, MappingConfig, ProductSkip
+from segment_personalize.spark.schema import (
+    CORRUPT_RECORD,
+    event_schema,
+    product_schema,
+    properties_schema,
+)
+
+LINE_COLUMN = "value"  # what spark.read.text produces
+
+# Columns of the classified frame.
+REASON, MESSAGE_ID, ANONYMOUS_ID = "drop_reason", "message_id", "anonymous_id"
+USER_ID, EVENT_TYPE, TIMESTAMP, ITEM_IDS = "user_id", "event_type", "timestamp", "item_ids"
+PRODUCT_SKIP_COLUMNS = {skip: f"n_{skip.value}" for skip in ProductSkip}
+
+
+def _matches(column: Column, body: str) -> Column:
+    return column.rlike(rules.java_anchored(body))
+
+
+def _id_problem(text: Column) -> Column:
+    """'missing' / 'invalid' / null, as rules.classify_id decides it on Spark's text rendering."""
+    return F.when(text.isNull() | _matches(text, rules.BLANK_BODY), F.lit("missing")).when(
+        _matches(text, rules.NON_SCALAR_TEXT_BODY) | (F.char_length(text) > rules.MAX_ID_LENGTH),
+        F.lit("invalid"),
+    )
+
+
+def _usable_id(text: Column) -> Column:
+    return F.when(_id_problem(text).isNull(), text)
+
+
+def _epoch_seconds(text: Column) -> Column:
+    """rules.parse_timestamp: regex for the shape, Spark's calendar for the day-of-month check."""
+    pattern = rules.java_anchored(rules.TIMESTAMP_BODY)
+    zone = F.regexp_extract(text, pattern, rules.TIMESTAMP_GROUP_ZONE)
+    normalised = F.concat(
+        F.regexp_extract(text, pattern, rules.TIMESTAMP_GROUP_DATE),
+        F.lit(" "),
+        F.regexp_extract(text, pattern, rules.TIMESTAMP_GROUP_TIME),
+        F.when((zone == "") | (zone == "Z"), F.lit("+00:00")).otherwise(zone),
+    )
+    parsed = F.try_to_timestamp(normalised, F.lit("yyyy-MM-dd HH:mm:ssXXX"))
+    return F.when(text.rlike(pattern), parsed.cast("long"))
+
+
+def _missing_or_invalid(problem: Column, missing: DropReason, invalid: DropReason) -> Column:
+    return F.when(problem == "missing", F.lit(missing.value)).otherwise(F.lit(invalid.value))
+
+
+def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
+    """One row per input line: drop_reason (null when kept) and the mapped fields of kept events."""
+    options = rules.SPARK_JSON_OPTIONS | {"columnNameOfCorruptRecord": CORRUPT_RECORD}
+    line = F.col(LINE_COLUMN)
+    event = F.from_json(line, event_schema(), options)
+
+    props = F.from_json(event["properties"], properties_schema(config), rules.SPARK_JSON_OPTIONS)
+    products = F.from_json(props[rules.PRODUCTS_FIELD], "array<string>", rules.SPARK_JSON_OPTIONS)
+    product_fields = product_schema(config)
+    product_items = F.transform(
+        products, lambda p: F.from_json(p, product_fields, rules.SPARK_JSON_OPTIONS)[config.item_id_field]
+    )
+    listed_items = F.filter(product_items, lambda i: _id_problem(i).isNull())
+    order_items = F.array_distinct(listed_items)
+    n_invalid = F.size(F.filter(product_items, lambda i: _id_problem(i) == "invalid"))
+    top_item = props[config.item_id_field]
+    top_item_problem = _id_problem(top_item)
+
+    user_problem = _id_problem(event["userId"])
+    raw_time = F.coalesce(*(event[name] for name in rules.TIMESTAMP_FIELDS))
+    seconds = _epoch_seconds(raw_time)
+    is_track = event["type"].eqNullSafe(rules.TRACK_TYPE)
+    is_supported = F.coalesce(event["event"].isin(list(config.supported_events)), F.lit(False))
+
+    reason = (
+        F.when(_matches(line, rules.BLANK_BODY), F.lit(DropReason.BLANK_LINE.value))
+        .when(event.isNull() | event[CORRUPT_RECORD].isNotNull(), F.lit(DropReason.CORRUPT_RECORD.value))
+        .when(~is_track, F.lit(DropReason.NOT_TRACK.value))
+        .when(~is_supported, F.lit(DropReason.UNSUPPORTED_EVENT.value))
+        .when(
+            user_problem.isNotNull(),
+            _missing_or_invalid(user_problem, DropReason.MISSING_USER_ID, DropReason.INVALID_USER_ID),
+        )
+        .when(
+            products.isNotNull() & (F.size(order_items) == 0),
+            F.when(n_invalid > 0, F.lit(DropReason.INVALID_ITEM_ID.value)).otherwise(
+                F.lit(DropReason.MISSING_ITEM_ID.value)
+            ),
+        )
+        .when(
+            products.isNull() & top_item_problem.isNotNull(),
+            _missing_or_invalid(top_item_problem, DropReason.MISSING_ITEM_ID, DropReason.INVALID_ITEM_ID),
+        )
+        .when(raw_time.isNull(), F.lit(DropReason.MISSING_TIMESTAMP.value))
+        .when(seconds.isNull(), F.lit(DropReason.INVALID_TIMESTAMP.value))
+    )
+    n_listed = F.size(product_items)
+    n_usable = F.size(listed_items)
+    skips = {
+        ProductSkip.MISSING_ITEM_ID: n_listed - n_usable - n_invalid,
+        ProductSkip.INVALID_ITEM_ID: n_invalid,
+        ProductSkip.DUPLICATE_ITEM_ID: n_usable - F.size(order_items),
+    }
+    kept = reason.isNull()
+    return lines.select(
+        reason.alias(REASON),
+        F.when(kept, _usable_id(event["messageId"])).alias(MESSAGE_ID),
+        F.when(kept, _usable_id(event["anonymousId"])).alias(ANONYMOUS_ID),
+        F.when(kept, event["userId"]).alias(USER_ID),
+        F.when(kept, event["event"]).alias(EVENT_TYPE),
+        F.when(kept, seconds).alias(TIMESTAMP),
+        F.when(kept, F.coalesce(order_items, F.array(top_item))).alias(ITEM_IDS),
+        *(
+            F.when(kept & products.isNotNull(), count).otherwise(0).alias(PRODUCT_SKIP_COLUMNS[skip])
+            for skip, count in skips.items()
+        ),
+    )
+
+
+def dedupe(kept: DataFrame) -> DataFrame:
+    """One event per messageId, the smallest by rules.dedupe_key; events without a messageId all stay."""
+    # A null messageId must not group with other nulls: give each such row a key of its own.
+    own_key = F.when(F.col(MESSAGE_ID).isNull(), F.monotonically_increasing_id())
+    chosen = F.min(F.struct(TIMESTAMP, USER_ID, EVENT_TYPE, ITEM_IDS)).alias("chosen")
+    return kept.groupBy(F.col(MESSAGE_ID), own_key.alias("_own_key")).agg(chosen).select("chosen.*")
+
+
+def to_interactions(events: DataFrame) -> DataFrame:
+    """Expand each event's items into rows with Personalize's column names, in CSV_HEADER order."""
+    user, item, event_type, ts = CSV_HEADER
+    return events.select(
+        F.col(USER_ID).alias(user),
+        F.explode(ITEM_IDS).alias(item),
+        F.col(EVENT_TYPE).alias(event_type),
+        F.col(TIMESTAMP).alias(ts),
+    )
+
+
+@dataclass(frozen=True)
+class Transformed:
+    interactions: DataFrame
+    line_counts: Observation  # input_lines, kept_before_dedupe, each DropReason but duplicates, product skips
+    dedupe_counts: Observation  # kept_events, output_rows
+
+
+def _total(column: Column, name: str) -> Column:
+    # sum() of no rows is null; the report wants 0.
+    return F.coalesce(F.sum(column), F.lit(0)).alias(name)
+
+
+def line_metrics() -> list[Column]:
+    reason = F.col(REASON)
+    per_reason = [
+        _total(F.when(reason == r.value, 1).otherwise(0), r.value)
+        for r in DropReason
+        if r is not DropReason.DUPLICATE_MESSAGE_ID
+    ]
+    skips = [_total(F.col(column), skip.value) for skip, column in PRODUCT_SKIP_COLUMNS.items()]
+    return [
+        F.count(F.lit(1)).alias("input_lines"),
+        _total(F.when(reason.isNull(), 1).otherwise(0), "kept_before_dedupe"),
+        *per_reason,
+        *skips,
+    ]
+
+
+def dedupe_metrics() -> list[Column]:
+    return [F.count(F.lit(1)).alias("kept_events"), _total(F.size(ITEM_IDS), "output_rows")]
+
+
+def transform(lines: DataFrame, config: MappingConfig) -> Transformed:
+    """Lines (a ``value`` string column) -> interactions, with the report's counts attached."""
+    line_counts = Observation("line_counts")
+    dedupe_counts = Observation("dedupe_counts")
+    classified = classify(lines, config).observe(line_counts, *line_metrics())
+    events = dedupe(classified.where(F.col(REASON).isNull())).observe(dedupe_counts, *dedupe_metrics())
+    return Transformed(to_interactions(events), line_counts, dedupe_counts)
