@@ -1,0 +1,120 @@
+"""Job parameters -> a frozen JobConfig, parsed once at the edge with Glue's own argument parser."""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+from pathlib import Path
+
+from segment_personalize.rules import DEFAULT_SUPPORTED_EVENTS, MappingConfig, parse_event_list
+
+REQUIRED = ("JOB_NAME", "S3_JSON_INPUT_PATH", "S3_CSV_OUTPUT_PATH")
+OPTIONAL_DEFAULTS = {
+    "SUPPORTED_EVENTS": ",".join(DEFAULT_SUPPORTED_EVENTS),
+    "ITEM_ID_FIELD": "sku",
+    "SINGLE_FILE": "false",
+    "RUN_REPORT_PATH": "",
+}
+BOOKMARK_ENABLED = "job-bookmark-enable"
+_TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
+
+
+class ConfigError(Exception):
+    """Bad job parameters; the message is meant for the person running the job."""
+
+
+@dataclass(frozen=True)
+class JobConfig:
+    job_name: str
+    input_path: str
+    output_path: str
+    report_path: str
+    single_file: bool
+    mapping: MappingConfig
+    bookmarks: bool = False
+    raw_args: tuple[tuple[str, str], ...] = ()
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "job_name": self.job_name,
+            "input_path": self.input_path,
+            "output_path": self.output_path,
+            "report_path": self.report_path,
+            "single_file": self.single_file,
+            "supported_events": list(self.mapping.supported_events),
+            "item_id_field": self.mapping.item_id_field,
+            "bookmarks": self.bookmarks,
+        }
+
+
+def _bool(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigError(f"--{name} must be true or false, got {value!r}")
+
+
+def _normalise(path: str) -> str:
+    """A comparable form: scheme-less paths are local and made absolute; trailing slashes dropped."""
+    if "://" in path:
+        scheme, rest = path.split("://", 1)
+        scheme = {"s3a": "s3", "s3n": "s3"}.get(scheme, scheme)
+        return f"{scheme}://{posixpath.normpath(rest)}"
+    local = path[len("file:") :] if path.startswith("file:") else path
+    return "file://" + str(Path(local).resolve())
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _check_paths(input_path: str, output_path: str, report_path: str) -> None:
+    source, target, report = _normalise(input_path), _normalise(output_path), _normalise(report_path)
+    # The output folder is overwritten on every run: it must never hold, or sit in, the input.
+    if _inside(source, target):
+        raise ConfigError(f"the output path {output_path} contains the input path {input_path}")
+    if _inside(target, source):
+        raise ConfigError(f"the output path {output_path} is inside the input path {input_path}")
+    if _inside(report, target):
+        raise ConfigError(f"the run report path {report_path} is inside the CSV output folder")
+    if _inside(report, source):
+        raise ConfigError(f"the run report path {report_path} is inside the input path")
+
+
+def parse_job_args(argv: list[str]) -> JobConfig:
+    """sys.argv (as Glue passes it: ``--NAME value`` pairs) -> JobConfig."""
+    from awsglue.utils import GlueArgumentError, getResolvedOptions
+
+    present = [name for name in OPTIONAL_DEFAULTS if f"--{name}" in argv]
+    try:
+        args = getResolvedOptions(argv, [*REQUIRED, *present])
+    except GlueArgumentError as error:
+        raise ConfigError(
+            f"{error}; required job parameters: {', '.join('--' + r for r in REQUIRED)}"
+        ) from None
+    values = {name: args.get(name) or default for name, default in OPTIONAL_DEFAULTS.items()}
+
+    input_path, output_path = args["S3_JSON_INPUT_PATH"], args["S3_CSV_OUTPUT_PATH"]
+    if not input_path.strip() or not output_path.strip():
+        raise ConfigError("--S3_JSON_INPUT_PATH and --S3_CSV_OUTPUT_PATH must not be empty")
+    report_path = values["RUN_REPORT_PATH"] or output_path.rstrip("/") + ".report.json"
+    _check_paths(input_path, output_path, report_path)
+    try:
+        mapping = MappingConfig(
+            supported_events=parse_event_list(values["SUPPORTED_EVENTS"]),
+            item_id_field=values["ITEM_ID_FIELD"].strip(),
+        )
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+    return JobConfig(
+        job_name=args["JOB_NAME"],
+        input_path=input_path,
+        output_path=output_path,
+        report_path=report_path,
+        single_file=_bool("SINGLE_FILE", values["SINGLE_FILE"]),
+        mapping=mapping,
+        bookmarks=args.get("job_bookmark_option") == BOOKMARK_ENABLED,
+        raw_args=tuple((k, str(v)) for k, v in sorted(args.items()) if v is not None),
+    )

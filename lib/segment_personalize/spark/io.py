@@ -1,0 +1,125 @@
+"""The job's I/O, through Hadoop's FileSystem API so the same code serves s3:// in Glue and local paths.
+
+Reading lines as text (not spark.read.json) keeps one input line = one record: the JSON reader would
+silently skip blank lines and explode a top-level array into several records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import LongType, StringType, StructField, StructType
+
+from segment_personalize.rules import CSV_HEADER
+
+DATA_SUFFIXES = (".gz", ".json")
+SINGLE_FILE_NAME = "interactions.csv"
+
+# RFC 4180: quote only where needed, a quote inside a field is doubled (Spark's default escape is a
+# backslash, which no RFC 4180 reader understands). Spark trims spaces on write unless told not to,
+# which would change ids.
+CSV_OPTIONS = {
+    "header": "true",
+    "quote": '"',
+    "escape": '"',
+    "ignoreLeadingWhiteSpace": "false",
+    "ignoreTrailingWhiteSpace": "false",
+    "lineSep": "\n",
+    "encoding": "UTF-8",
+}
+INTERACTIONS_SCHEMA = StructType(
+    [
+        StructField(CSV_HEADER[0], StringType(), nullable=False),
+        StructField(CSV_HEADER[1], StringType(), nullable=False),
+        StructField(CSV_HEADER[2], StringType(), nullable=False),
+        StructField(CSV_HEADER[3], LongType(), nullable=False),
+    ]
+)
+
+
+class InputError(Exception):
+    """Input that cannot be read; the message is meant for the person running the job."""
+
+
+@dataclass(frozen=True)
+class InputListing:
+    data_files: tuple[str, ...]
+    skipped_files: tuple[str, ...]
+
+
+def _filesystem(spark: SparkSession, path: str):
+    jvm = spark.sparkContext._jvm
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    return hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), hadoop_path
+
+
+def is_data_file(name: str) -> bool:
+    # Hidden and underscore files are Hadoop/Spark bookkeeping (_SUCCESS, .crc), never Segment data.
+    return not name.startswith(("_", ".")) and name.endswith(DATA_SUFFIXES)
+
+
+def list_input_files(spark: SparkSession, path: str) -> InputListing:
+    """Every *.gz / *.json file under ``path``, recursively; the rest are reported as skipped."""
+    fs, root = _filesystem(spark, path)
+    if not fs.exists(root):
+        raise InputError(f"input path does not exist: {path}")
+    data, skipped = [], []
+    files = fs.listFiles(root, True)
+    while files.hasNext():
+        status = files.next()
+        file_path = status.getPath()
+        (data if is_data_file(file_path.getName()) else skipped).append(file_path.toString())
+    return InputListing(tuple(sorted(data)), tuple(sorted(skipped)))
+
+
+def read_lines(spark: SparkSession, files: tuple[str, ...]) -> DataFrame:
+    """One row per line, column ``value``; gzip is decompressed by file extension."""
+    if not files:
+        return spark.createDataFrame([], "value string")
+    return spark.read.text(list(files))
+
+
+def write_interactions(interactions: DataFrame, output_path: str, single_file: bool) -> list[str]:
+    """Write the CSV folder and leave nothing in it but CSV data files; returns their paths."""
+    spark = interactions.sparkSession
+    spark.sparkContext._jsc.hadoopConfiguration().set(
+        "mapreduce.fileoutputcommitter.marksuccessfuljobs", "false"
+    )
+    frame = interactions.coalesce(1) if single_file else interactions
+    frame.write.mode("overwrite").options(**CSV_OPTIONS).csv(output_path)
+
+    fs, root = _filesystem(spark, output_path)
+    kept: list = []
+    for status in fs.listStatus(root):
+        file_path = status.getPath()
+        name = file_path.getName()
+        if name.startswith("part-") and name.endswith(".csv") and status.isFile():
+            kept.append(file_path)
+        else:
+            # Personalize imports every object under the prefix; its tolerance of others is undocumented.
+            fs.delete(file_path, True)
+    if single_file and len(kept) == 1:
+        target = root.suffix("/" + SINGLE_FILE_NAME)
+        fs.rename(kept[0], target)
+        kept = [target]
+    return sorted(p.toString() for p in kept)
+
+
+def read_interactions(spark: SparkSession, output_path: str) -> DataFrame:
+    """Read the written CSV back as Personalize will: header, RFC 4180 quoting, fields may span lines."""
+    return (
+        spark.read.schema(INTERACTIONS_SCHEMA)
+        .options(**CSV_OPTIONS, multiLine="true", mode="FAILFAST")
+        .csv(output_path)
+    )
+
+
+def write_text(spark: SparkSession, path: str, text: str) -> None:
+    fs, target = _filesystem(spark, path)
+    fs.setWriteChecksum(False)  # no .crc beside the report on local disk
+    stream = fs.create(target, True)
+    try:
+        stream.write(bytearray(text.encode("utf-8")))
+    finally:
+        stream.close()
