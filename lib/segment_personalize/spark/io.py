@@ -54,6 +54,14 @@ def _filesystem(spark: SparkSession, path: str):
     return hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), hadoop_path
 
 
+def _raw(fs):
+    """The file system under a checksumming one (local disk): only it lists the .crc files."""
+    try:
+        return fs.getRawFileSystem()
+    except Exception:  # not a ChecksumFileSystem (S3 and friends): nothing hidden
+        return fs
+
+
 def is_data_file(name: str) -> bool:
     # Hidden and underscore files are Hadoop/Spark bookkeeping (_SUCCESS, .crc), never Segment data.
     return not name.startswith(("_", ".")) and name.endswith(DATA_SUFFIXES)
@@ -86,10 +94,12 @@ def write_interactions(interactions: DataFrame, output_path: str, single_file: b
     spark.sparkContext._jsc.hadoopConfiguration().set(
         "mapreduce.fileoutputcommitter.marksuccessfuljobs", "false"
     )
+    fs, root = _filesystem(spark, output_path)
+    fs.setWriteChecksum(False)
     frame = interactions.coalesce(1) if single_file else interactions
     frame.write.mode("overwrite").options(**CSV_OPTIONS).csv(output_path)
 
-    fs, root = _filesystem(spark, output_path)
+    fs = _raw(fs)
     kept: list = []
     for status in fs.listStatus(root):
         file_path = status.getPath()

@@ -3,7 +3,8 @@
 ``classify`` gives every input line its outcome (a drop reason, or the mapped fields);
 ``transform`` adds the run-wide messageId de-duplication and the products[] expansion. Neither runs an
 action: the counts for the run report ride along as ``Observation``s, collected by whatever action
-writes the output, so the input is read exactly once.
+writes the output, so the input is read exactly once. The counts are exact for an action that runs the
+plan once, as a write does; a global sort would not (its sampling job runs the plan a second time).
 """
 
 from __future__ import annotations

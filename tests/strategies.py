@@ -1,0 +1,111 @@
+"""Hypothesis strategies for Segment lines, biased towards the values where engines could disagree."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import strategies as st
+from segment_personalize.rules import DEFAULT_SUPPORTED_EVENTS
+
+ABSENT = object()
+
+
+def _sku(value: Any) -> dict[str, Any]:
+    return {} if value is ABSENT else {"sku": value}
+
+
+tricky_text = st.sampled_from(
+    [
+        "",
+        " ",
+        "\t\n",
+        "1.5",
+        "1.0E20",
+        "-0.0",
+        "true",
+        "false",
+        "null",
+        "{}",
+        "{x}",
+        "[1]",
+        '"Infinity"',
+        "id\n",
+        "id\u2028",
+        " padded ",
+        "ü-ß",
+        "2941404340",
+        "a,b",
+        'q"q',
+        "x" * 256,
+        "x" * 257,
+    ]
+)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+    tricky_text,
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=6,
+)
+ids = st.one_of(scalars, tricky_text, st.just(ABSENT), json_values)
+
+digits = st.integers
+valid_times = st.builds(
+    lambda y, mo, d, h, mi, s, frac, zone: f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}{frac}{zone}",
+    digits(1, 9999),
+    digits(1, 12),
+    digits(1, 31),
+    digits(0, 23),
+    digits(0, 59),
+    digits(0, 59),
+    st.one_of(st.just(""), st.text("0123456789", min_size=1, max_size=10).map(lambda f: "." + f)),
+    st.sampled_from(["", "Z", "+05:30", "-08:00", "+23:59", "-00:00", "+24:00", "z", "+0530"]),
+)
+times = st.one_of(valid_times, ids)
+events = st.one_of(st.sampled_from([*DEFAULT_SUPPORTED_EVENTS, "Product Viewed", "product added"]), ids)
+types = st.one_of(st.sampled_from(["track", "track", "track", "page", "identify", "Track"]), ids)
+products = st.lists(
+    st.one_of(st.builds(_sku, ids), json_values, st.sampled_from(['{"sku":"enc"}'])),
+    max_size=5,
+)
+properties = st.one_of(
+    st.builds(_sku, ids),
+    st.builds(lambda p, sku: {"products": p, **_sku(sku)}, products, ids),
+    st.builds(lambda p: json.dumps({"products": p}), products),  # double-encoded
+    st.builds(lambda p: {"products": json.dumps(p)}, products),
+    json_values,
+    st.just(ABSENT),
+)
+
+
+@st.composite
+def segment_lines(draw: Any) -> str:
+    call = {
+        "type": draw(types),
+        "event": draw(events),
+        "userId": draw(ids),
+        "anonymousId": draw(ids),
+        "messageId": draw(st.one_of(st.sampled_from(["m1", "m2", "m3"]), ids)),
+        "timestamp": draw(times),
+        "originalTimestamp": draw(st.one_of(st.just(ABSENT), times)),
+        "receivedAt": draw(st.one_of(st.just(ABSENT), valid_times)),
+        "properties": draw(properties),
+    }
+    line = json.dumps({k: v for k, v in call.items() if v is not ABSENT}, ensure_ascii=draw(st.booleans()))
+    mangle = draw(st.sampled_from(["none"] * 8 + ["truncate", "trailing", "blank", "array"]))
+    if mangle == "truncate":
+        return line[: draw(st.integers(0, len(line) - 1))]
+    if mangle == "trailing":
+        return line + " tail"
+    if mangle == "blank":
+        return draw(st.sampled_from(["", " ", "\t"]))
+    if mangle == "array":
+        return f"[{line}]"
+    return line

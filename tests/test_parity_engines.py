@@ -1,0 +1,52 @@
+"""Property: the Spark job and the pure-Python rules (the Lambda's engine) agree on every line.
+
+Per line: the same drop reason, or the same USER_ID, item ids, EVENT_TYPE and TIMESTAMP. Per batch:
+the same interactions after messageId de-duplication and products[] expansion.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pyspark.sql import SparkSession
+from segment_personalize.rules import Dropped, MappedEvent, MappingConfig, dedupe, map_line
+from segment_personalize.spark.transform import classify, transform
+
+from tests.strategies import segment_lines
+
+CONFIG = MappingConfig()
+
+
+def python_outcomes(lines: list[str]):
+    outcomes = []
+    for line in lines:
+        result = map_line(line, CONFIG)
+        if isinstance(result, Dropped):
+            outcomes.append(result.reason.value)
+        else:
+            outcomes.append(
+                (result.user_id, result.item_ids, result.event_type, result.timestamp, result.message_id)
+            )
+    return outcomes
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+@given(lines=st.lists(segment_lines(), min_size=1, max_size=40))
+def test_engines_agree(spark: SparkSession, lines: list[str]) -> None:
+    frame = spark.createDataFrame([(line,) for line in lines], "value string")
+    spark_rows = classify(frame, CONFIG).collect()
+    spark_outcomes = [
+        row.drop_reason or (row.user_id, tuple(row.item_ids), row.event_type, row.timestamp, row.message_id)
+        for row in spark_rows
+    ]
+    assert spark_outcomes == python_outcomes(lines)
+
+    kept = [e for e in (map_line(line, CONFIG) for line in lines) if isinstance(e, MappedEvent)]
+    unique, _ = dedupe(kept)
+    python_rows = Counter(row for event in unique for row in event.interactions())
+    spark_result = Counter(tuple(r) for r in transform(frame, CONFIG).interactions.collect())
+    assert spark_result == python_rows

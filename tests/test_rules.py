@@ -1,0 +1,107 @@
+"""The pure-Python rules (the Lambda's engine) against the contract table."""
+
+from __future__ import annotations
+
+import pytest
+from segment_personalize.rules import (
+    Dropped,
+    DropReason,
+    MappedEvent,
+    MappingConfig,
+    ProductSkip,
+    dedupe,
+    map_line,
+    parse_event_list,
+)
+
+from tests.contract_cases import CASES, order, track
+
+
+def outcome(line: str, config: MappingConfig | None = None):
+    result = map_line(line, config or MappingConfig())
+    if isinstance(result, Dropped):
+        return result.reason.value
+    return (result.user_id, result.item_ids, result.event_type, result.timestamp)
+
+
+@pytest.mark.parametrize(("name", "line", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_contract(name: str, line: str, expected) -> None:
+    assert outcome(line) == expected
+
+
+def test_product_skips_are_counted() -> None:
+    result = map_line(
+        order([{"sku": "a"}, {"name": "x"}, {"sku": 1.5}, {"sku": "a"}, "junk"]), MappingConfig()
+    )
+    assert isinstance(result, MappedEvent)
+    assert result.product_skips == {
+        ProductSkip.MISSING_ITEM_ID: 2,
+        ProductSkip.INVALID_ITEM_ID: 1,
+        ProductSkip.DUPLICATE_ITEM_ID: 1,
+    }
+
+
+def test_item_field_product_id() -> None:
+    config = MappingConfig(item_id_field="product_id")
+    line = track(properties={"sku": "s", "product_id": "p-1"})
+    assert outcome(line, config) == ("2941404340", ("p-1",), "Product Clicked", 1551110105)
+    assert outcome(track(), config) == "missing_item_id"
+
+
+def test_supported_events_are_configurable() -> None:
+    config = MappingConfig(supported_events=("Product Viewed",))
+    assert outcome(track(event="Product Viewed"), config)[2] == "Product Viewed"
+    assert outcome(track(), config) == "unsupported_event"
+
+
+def test_message_and_anonymous_ids_follow_the_id_rule() -> None:
+    result = map_line(track(messageId=12, anonymousId=1.5), MappingConfig())
+    assert isinstance(result, MappedEvent)
+    assert (result.message_id, result.anonymous_id) == ("12", None)
+
+
+def test_dedupe_keeps_one_per_message_id_and_all_without() -> None:
+    config = MappingConfig()
+    events = [
+        map_line(track(messageId="m1", timestamp="2019-02-25T15:55:06Z"), config),
+        map_line(track(messageId="m2"), config),
+        map_line(track(messageId="m1", timestamp="2019-02-25T15:55:05Z"), config),
+        map_line(track(), config),
+        map_line(track(), config),
+    ]
+    kept, dropped = dedupe([e for e in events if isinstance(e, MappedEvent)])
+    assert dropped == 1
+    # The smallest copy of m1 wins wherever it stands; the rest keep input order.
+    assert [(e.message_id, e.timestamp) for e in kept] == [
+        ("m2", 1551110105),
+        ("m1", 1551110105),
+        (None, 1551110105),
+        (None, 1551110105),
+    ]
+
+
+def test_config_validation() -> None:
+    with pytest.raises(ValueError, match="item_id_field"):
+        MappingConfig(item_id_field="id")
+    with pytest.raises(ValueError, match="at least one"):
+        MappingConfig(supported_events=())
+    assert parse_event_list(" Product Added,,Order Completed , Product Added") == (
+        "Product Added",
+        "Order Completed",
+    )
+
+
+def test_drop_reasons_are_the_documented_ones() -> None:
+    assert [r.value for r in DropReason] == [
+        "blank_line",
+        "corrupt_record",
+        "not_track",
+        "unsupported_event",
+        "missing_user_id",
+        "invalid_user_id",
+        "missing_item_id",
+        "invalid_item_id",
+        "missing_timestamp",
+        "invalid_timestamp",
+        "duplicate_message_id",
+    ]
