@@ -87,7 +87,7 @@ def test_job_end_to_end(spark: SparkSession, segment_logs: Path, tmp_path: Path,
     assert report["files"] == {
         "data_files": 3,
         "skipped_files": 1,
-        "skipped_examples": [(segment_logs / "dummy-object.txt").as_uri().replace("file:///", "file:/")],
+        "skipped_examples": [(segment_logs / "dummy-object.txt").as_uri()],
     }
     assert report["input_lines"] == 7
     assert report["kept_events"] == 4

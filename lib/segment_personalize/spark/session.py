@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from pyspark import SparkConf
 from pyspark.sql import SparkSession
 
@@ -20,8 +22,10 @@ def local_spark_session(
         builder = builder.master(master)
     elif not SparkConf().contains("spark.master"):
         builder = builder.master("local[*]")
-    if shuffle_partitions is not None:
-        builder = builder.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+    # Spark's 200 default makes every map task of a laptop-sized run write 200 shuffle blocks; the
+    # dedupe shuffle is the only one, and AQE still coalesces what is too small.
+    partitions = shuffle_partitions or max(4, 2 * (os.cpu_count() or 2))
+    builder = builder.config("spark.sql.shuffle.partitions", str(partitions))
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session

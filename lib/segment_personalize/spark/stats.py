@@ -13,25 +13,33 @@ USER, ITEM, _, TIMESTAMP = CSV_HEADER
 
 
 def interaction_stats(interactions: DataFrame) -> dict[str, Any]:
-    per_user = interactions.groupBy(USER).agg(
-        F.count(F.lit(1)).alias("n"),
-        F.min(TIMESTAMP).alias("first"),
-        F.max(TIMESTAMP).alias("last"),
+    """Rows, distinct users and items, users with 2+ interactions, time span: one pass over the output."""
+    keys = interactions.select(
+        F.explode(
+            F.array(
+                F.struct(F.lit("user").alias("kind"), F.col(USER).alias("key"), F.col(TIMESTAMP).alias("ts")),
+                F.struct(F.lit("item").alias("kind"), F.col(ITEM).alias("key"), F.col(TIMESTAMP).alias("ts")),
+            )
+        ).alias("k")
+    ).select("k.*")
+    per_key = keys.groupBy("kind", "key").agg(
+        F.count(F.lit(1)).alias("n"), F.min("ts").alias("first"), F.max("ts").alias("last")
     )
-    users = per_user.agg(
-        F.count(F.lit(1)).alias("users"),
-        F.coalesce(F.sum(F.when(F.col("n") >= 2, 1).otherwise(0)), F.lit(0)).alias("two_plus"),
-        F.coalesce(F.sum("n"), F.lit(0)).alias("rows"),
+    is_user = F.col("kind") == "user"
+    row = per_key.agg(
+        F.coalesce(F.sum(F.when(is_user, F.col("n"))), F.lit(0)).alias("rows"),
+        F.count(F.when(is_user, 1)).alias("users"),
+        F.count(F.when(is_user & (F.col("n") >= 2), 1)).alias("two_plus"),
+        F.count(F.when(~is_user, 1)).alias("items"),
         F.min("first").alias("first"),
         F.max("last").alias("last"),
     ).first()
-    items = interactions.agg(F.count_distinct(ITEM).alias("items")).first()
-    assert users is not None and items is not None
+    assert row is not None
     return {
-        "rows": int(users["rows"]),
-        "distinct_users": int(users["users"]),
-        "users_with_2_or_more": int(users["two_plus"]),
-        "distinct_items": int(items["items"]),
-        "first_timestamp": users["first"],
-        "last_timestamp": users["last"],
+        "rows": int(row["rows"]),
+        "distinct_users": int(row["users"]),
+        "users_with_2_or_more": int(row["two_plus"]),
+        "distinct_items": int(row["items"]),
+        "first_timestamp": row["first"],
+        "last_timestamp": row["last"],
     }

@@ -65,68 +65,110 @@ def _missing_or_invalid(problem: Column, missing: DropReason, invalid: DropReaso
     return F.when(problem == "missing", F.lit(missing.value)).otherwise(F.lit(invalid.value))
 
 
+def _then(frame: DataFrame, **columns: Column) -> DataFrame:
+    """Add columns in a projection of their own.
+
+    Each stage's expensive results (a JSON parse, a regex verdict) are read many times by the next
+    stage, and Spark's CollapseProject refuses to inline a non-cheap expression that has more than one
+    reader -- so a separate projection is what makes it evaluated once per row. Written as one select,
+    the reason column alone carried hundreds of copies of the line's from_json.
+    """
+    return frame.select("*", *(column.alias(name) for name, column in columns.items()))
+
+
 def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
     """One row per input line: drop_reason (null when kept) and the mapped fields of kept events."""
+    item = config.item_id_field
     options = rules.SPARK_JSON_OPTIONS | {"columnNameOfCorruptRecord": CORRUPT_RECORD}
     line = F.col(LINE_COLUMN)
-    event = F.from_json(line, event_schema(), options)
-
-    props = F.from_json(event["properties"], properties_schema(config), rules.SPARK_JSON_OPTIONS)
-    products = F.from_json(props[rules.PRODUCTS_FIELD], "array<string>", rules.SPARK_JSON_OPTIONS)
-    product_fields = product_schema(config)
-    product_items = F.transform(
-        products, lambda p: F.from_json(p, product_fields, rules.SPARK_JSON_OPTIONS)[config.item_id_field]
+    frame = lines.select(
+        _matches(line, rules.BLANK_BODY).alias("_blank"),
+        F.from_json(line, event_schema(), options).alias("_e"),
     )
-    listed_items = F.filter(product_items, lambda i: _id_problem(i).isNull())
-    order_items = F.array_distinct(listed_items)
-    n_invalid = F.size(F.filter(product_items, lambda i: _id_problem(i) == "invalid"))
-    top_item = props[config.item_id_field]
-    top_item_problem = _id_problem(top_item)
+    event = F.col("_e")
+    frame = _then(
+        frame,
+        _corrupt=event.isNull() | event[CORRUPT_RECORD].isNotNull(),
+        _track=event["type"].eqNullSafe(rules.TRACK_TYPE),
+        _supported=F.coalesce(event["event"].isin(list(config.supported_events)), F.lit(False)),
+        _user_problem=_id_problem(event["userId"]),
+        _raw_time=F.coalesce(*(event[name] for name in rules.TIMESTAMP_FIELDS)),
+    )
+    # Only calls that can still be kept pay for parsing their properties and products.
+    candidate = ~F.col("_blank") & ~F.col("_corrupt") & F.col("_track") & F.col("_supported")
+    candidate = candidate & F.col("_user_problem").isNull()
+    frame = _then(
+        frame,
+        _props=F.when(
+            candidate, F.from_json(event["properties"], properties_schema(config), rules.SPARK_JSON_OPTIONS)
+        ),
+    )
+    props = F.col("_props")
+    frame = _then(
+        frame,
+        _products=F.from_json(props[rules.PRODUCTS_FIELD], "array<string>", rules.SPARK_JSON_OPTIONS),
+        _top_problem=_id_problem(props[item]),
+        _seconds=F.when(candidate, _epoch_seconds(F.col("_raw_time"))),
+    )
+    product_fields = product_schema(config)
+    frame = _then(
+        frame,
+        _product_items=F.transform(
+            "_products", lambda p: F.from_json(p, product_fields, rules.SPARK_JSON_OPTIONS)[item]
+        ),
+    )
+    frame = _then(frame, _product_problems=F.transform("_product_items", _id_problem))
+    problems = F.col("_product_problems")
+    frame = _then(
+        frame,
+        _listed=F.filter(
+            F.zip_with("_product_items", "_product_problems", lambda i, p: F.when(p.isNull(), i)),
+            lambda i: i.isNotNull(),
+        ),
+        _n_missing=F.size(F.filter(problems, lambda p: p == "missing")),
+        _n_invalid=F.size(F.filter(problems, lambda p: p == "invalid")),
+    )
+    frame = _then(frame, _order_items=F.array_distinct("_listed"))
 
-    user_problem = _id_problem(event["userId"])
-    raw_time = F.coalesce(*(event[name] for name in rules.TIMESTAMP_FIELDS))
-    seconds = _epoch_seconds(raw_time)
-    is_track = event["type"].eqNullSafe(rules.TRACK_TYPE)
-    is_supported = F.coalesce(event["event"].isin(list(config.supported_events)), F.lit(False))
-
+    products, order_items = F.col("_products"), F.col("_order_items")
+    user_problem, top_problem = F.col("_user_problem"), F.col("_top_problem")
     reason = (
-        F.when(_matches(line, rules.BLANK_BODY), F.lit(DropReason.BLANK_LINE.value))
-        .when(event.isNull() | event[CORRUPT_RECORD].isNotNull(), F.lit(DropReason.CORRUPT_RECORD.value))
-        .when(~is_track, F.lit(DropReason.NOT_TRACK.value))
-        .when(~is_supported, F.lit(DropReason.UNSUPPORTED_EVENT.value))
+        F.when(F.col("_blank"), F.lit(DropReason.BLANK_LINE.value))
+        .when(F.col("_corrupt"), F.lit(DropReason.CORRUPT_RECORD.value))
+        .when(~F.col("_track"), F.lit(DropReason.NOT_TRACK.value))
+        .when(~F.col("_supported"), F.lit(DropReason.UNSUPPORTED_EVENT.value))
         .when(
             user_problem.isNotNull(),
             _missing_or_invalid(user_problem, DropReason.MISSING_USER_ID, DropReason.INVALID_USER_ID),
         )
         .when(
             products.isNotNull() & (F.size(order_items) == 0),
-            F.when(n_invalid > 0, F.lit(DropReason.INVALID_ITEM_ID.value)).otherwise(
+            F.when(F.col("_n_invalid") > 0, F.lit(DropReason.INVALID_ITEM_ID.value)).otherwise(
                 F.lit(DropReason.MISSING_ITEM_ID.value)
             ),
         )
         .when(
-            products.isNull() & top_item_problem.isNotNull(),
-            _missing_or_invalid(top_item_problem, DropReason.MISSING_ITEM_ID, DropReason.INVALID_ITEM_ID),
+            products.isNull() & top_problem.isNotNull(),
+            _missing_or_invalid(top_problem, DropReason.MISSING_ITEM_ID, DropReason.INVALID_ITEM_ID),
         )
-        .when(raw_time.isNull(), F.lit(DropReason.MISSING_TIMESTAMP.value))
-        .when(seconds.isNull(), F.lit(DropReason.INVALID_TIMESTAMP.value))
+        .when(F.col("_raw_time").isNull(), F.lit(DropReason.MISSING_TIMESTAMP.value))
+        .when(F.col("_seconds").isNull(), F.lit(DropReason.INVALID_TIMESTAMP.value))
     )
-    n_listed = F.size(product_items)
-    n_usable = F.size(listed_items)
+    frame = _then(frame, **{REASON: reason})
     skips = {
-        ProductSkip.MISSING_ITEM_ID: n_listed - n_usable - n_invalid,
-        ProductSkip.INVALID_ITEM_ID: n_invalid,
-        ProductSkip.DUPLICATE_ITEM_ID: n_usable - F.size(order_items),
+        ProductSkip.MISSING_ITEM_ID: F.col("_n_missing"),
+        ProductSkip.INVALID_ITEM_ID: F.col("_n_invalid"),
+        ProductSkip.DUPLICATE_ITEM_ID: F.size("_listed") - F.size(order_items),
     }
-    kept = reason.isNull()
-    return lines.select(
-        reason.alias(REASON),
+    kept = F.col(REASON).isNull()
+    return frame.select(
+        F.col(REASON),
         F.when(kept, _usable_id(event["messageId"])).alias(MESSAGE_ID),
         F.when(kept, _usable_id(event["anonymousId"])).alias(ANONYMOUS_ID),
         F.when(kept, event["userId"]).alias(USER_ID),
         F.when(kept, event["event"]).alias(EVENT_TYPE),
-        F.when(kept, seconds).alias(TIMESTAMP),
-        F.when(kept, F.coalesce(order_items, F.array(top_item))).alias(ITEM_IDS),
+        F.when(kept, F.col("_seconds")).alias(TIMESTAMP),
+        F.when(kept, F.coalesce(order_items, F.array(props[item]))).alias(ITEM_IDS),
         *(
             F.when(kept & products.isNotNull(), count).otherwise(0).alias(PRODUCT_SKIP_COLUMNS[skip])
             for skip, count in skips.items()

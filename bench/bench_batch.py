@@ -1,0 +1,141 @@
+"""Batch benchmark: the Glue job against the workshop's original approach and a scan floor, in one run.
+
+    python bench/bench_batch.py --events 1000000
+
+Three contenders on the same generated Segment data, in the same SparkSession, each run --repeat times
+(best time kept):
+  * scan floor  -- read the lines, parse them with the job's pruned schema and reduce every read column;
+                   writes nothing. No job that reads its input can beat this.
+  * job         -- segment_personalize.pipeline.run: the real job, report and read-back check included.
+  * workshop    -- a port of the workshop's glue_etl.py to plain Spark: inferred schema, a count, a
+                   Python row filter, another count, repartition(1), fixed-pattern timestamp parse.
+Prints wall times, events/s and the ratios the project promises (job <= 0.10 x workshop, <= 1.2 x floor).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+from segment_personalize.job_config import JobConfig
+from segment_personalize.pipeline import listed_files_source, run
+from segment_personalize.rules import SPARK_JSON_OPTIONS, MappingConfig
+from segment_personalize.sample_data import write_segment_logs
+from segment_personalize.spark.io import list_input_files, read_lines
+from segment_personalize.spark.schema import event_schema
+from segment_personalize.spark.session import local_spark_session
+
+WORKSHOP_EVENTS = ["Product Added", "Order Completed", "Product Clicked"]
+
+
+def scan_floor(spark: SparkSession, data: Path, out: Path) -> int:
+    lines = read_lines(spark, list_input_files(spark, str(data)).data_files)
+    parsed = lines.select(F.from_json("value", event_schema(), SPARK_JSON_OPTIONS).alias("e")).select("e.*")
+    reduced = parsed.agg(F.count(F.lit(1)).alias("n"), *(F.max(c).alias(c) for c in parsed.columns)).first()
+    assert reduced is not None
+    return int(reduced["n"])
+
+
+def job(spark: SparkSession, data: Path, out: Path) -> int:
+    config = JobConfig(
+        job_name="bench",
+        input_path=str(data),
+        output_path=str(out / "job"),
+        report_path=str(out / "job.report.json"),
+        single_file=False,
+        mapping=MappingConfig(),
+    )
+    report = run(spark, config, listed_files_source)
+    return int(report["input_lines"])
+
+
+def _workshop_filter(row) -> bool:
+    # The workshop's filter_function, verbatim in spirit: key presence and the event list.
+    record = row.asDict(recursive=True)
+    return (
+        "anonymousId" in record
+        and record.get("userId") is not None
+        and record.get("properties") is not None
+        and record["properties"].get("sku") is not None
+        and record.get("event") in WORKSHOP_EVENTS
+    )
+
+
+def workshop(spark: SparkSession, data: Path, out: Path) -> int:
+    # On Spark 3 the workshop's fixed .SSS'Z' pattern fails the whole job at the first timestamp with
+    # another number of fraction digits (SparkUpgradeException); the legacy parser is the usual "fix".
+    spark.conf.set("spark.sql.legacy.timeParserPolicy", "LEGACY")
+    raw = spark.read.json(str(data / "*" / "*" / "*.gz"))  # schema inferred: one full pass on its own
+    total = raw.count()
+    print(f"    workshop: input record count {total}", file=sys.stderr)
+    interactions = spark.createDataFrame(raw.rdd.filter(_workshop_filter), raw.schema)
+    print(f"    workshop: filtered record count {interactions.count()}", file=sys.stderr)
+    mapped = interactions.select(
+        F.col("anonymousId").alias("ANONYMOUS_ID"),
+        F.col("userId").cast("string").alias("USER_ID"),
+        F.col("properties.sku").cast("string").alias("ITEM_ID"),
+        F.col("event").alias("EVENT_TYPE"),
+        F.col("timestamp").alias("TIMESTAMP_ISO"),
+    ).repartition(1)
+    mapped = mapped.withColumn("TIMESTAMP", F.unix_timestamp("TIMESTAMP_ISO", "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'"))
+    mapped.write.mode("overwrite").option("header", "true").csv(str(out / "workshop"))
+    spark.conf.unset("spark.sql.legacy.timeParserPolicy")
+    return total
+
+
+def timed(name: str, fn: Callable[[SparkSession, Path, Path], int], spark, data, out, repeat: int) -> float:
+    best = float("inf")
+    for attempt in range(repeat):
+        start = time.perf_counter()
+        lines = fn(spark, data, out)
+        elapsed = time.perf_counter() - start
+        best = min(best, elapsed)
+        print(f"  {name:<11} run {attempt + 1}: {elapsed:7.1f} s  ({lines} lines)", file=sys.stderr)
+    return best
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=2, help="runs per contender; the best is reported")
+    parser.add_argument("--workdir", type=Path, default=Path("build/bench"))
+    parser.add_argument("--skip-workshop", action="store_true", help="leave out the slow workshop port")
+    args = parser.parse_args(argv)
+
+    data = args.workdir / f"segment-logs-{args.events}"
+    if not (data / "dummy-object.txt").exists():
+        print(f"generating {args.events} Segment calls under {data} ...", file=sys.stderr)
+        shutil.rmtree(data, ignore_errors=True)
+        write_segment_logs(data, args.events)
+    out = args.workdir / "out"
+    spark = local_spark_session(app_name="bench", master="local[2]")
+    size_mb = sum(p.stat().st_size for p in data.rglob("*.gz")) / 1e6
+
+    job(spark, data, out)  # warm-up: JIT, file listing caches
+    results = {
+        "scan floor": timed("scan floor", scan_floor, spark, data, out, args.repeat),
+        "job": timed("job", job, spark, data, out, args.repeat),
+    }
+    if not args.skip_workshop:
+        results["workshop"] = timed("workshop", workshop, spark, data, out, 1)
+    spark.stop()
+
+    print(f"\n{args.events:,} Segment calls, {size_mb:.0f} MB gzipped, local[2], best of {args.repeat}")
+    print("| contender | wall time (s) | events/s |\n|---|---:|---:|")
+    for name, seconds in results.items():
+        print(f"| {name} | {seconds:.1f} | {args.events / seconds:,.0f} |")
+    print(f"\njob / scan floor = {results['job'] / results['scan floor']:.2f} (goal <= 1.20)")
+    if "workshop" in results:
+        print(f"job / workshop   = {results['job'] / results['workshop']:.3f} (goal <= 0.10)")
+
+
+if __name__ == "__main__":
+    main()
