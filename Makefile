@@ -4,6 +4,8 @@ SHELL := bash
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3
+# Spark binds to this address in local mode; loopback avoids its hostname warning and any exposure.
+export SPARK_LOCAL_IP ?= 127.0.0.1
 VENV := .venv
 PY := $(VENV)/bin/python
 SETUP_STAMP := $(VENV)/.setup-stamp
@@ -43,6 +45,7 @@ run: $(SETUP_STAMP) $(if $(filter $(SAMPLE_DIR),$(INPUT)),$(SAMPLE_DIR))
 
 # Area files append steps to run after the job (e.g. the readiness query) as prerequisites of this.
 run-followups:
+	@:
 
 lint: $(SETUP_STAMP)
 	$(VENV)/bin/ruff check .

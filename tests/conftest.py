@@ -7,6 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
+# Local-mode Spark binds here; loopback keeps tests off the network and quiet.
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+
 
 @pytest.fixture(scope="session")
 def spark():
