@@ -1,0 +1,112 @@
+"""Send planned PutEvents calls: sessions in parallel, each session's calls in order.
+
+Retries of throttling and transient errors are botocore's (the client's retry mode); this module only
+decides what a *final* error means: an invalid event is isolated and dropped, anything else fails its
+records so Lambda retries them.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+
+from .batching import Call, Outgoing
+from .logs import log
+
+INVALID_INPUT = "InvalidInputException"
+
+
+@dataclass
+class SessionResult:
+    calls: int = 0
+    sent: int = 0
+    rejected: list[tuple[Outgoing, str]] = field(default_factory=list)
+    failed: list[tuple[Outgoing, str]] = field(default_factory=list)
+
+
+def _error_code(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", "ClientError"))
+    return type(error).__name__
+
+
+def _is_invalid_input(error: Exception) -> bool:
+    # A client-side validation failure is as deterministic as the service's: retrying cannot help.
+    return isinstance(error, ParamValidationError) or _error_code(error) == INVALID_INPUT
+
+
+def _put(client: Any, tracking_id: str, call: Call, events: tuple[Outgoing, ...]) -> None:
+    client.put_events(
+        trackingId=tracking_id,
+        userId=call.user_id,
+        sessionId=call.session_id,
+        eventList=[event.payload for event in events],
+    )
+
+
+def send_session(client: Any, tracking_id: str, calls: list[Call]) -> SessionResult:
+    result = SessionResult()
+    for position, call in enumerate(calls):
+        result.calls += 1
+        try:
+            _put(client, tracking_id, call, call.events)
+            result.sent += len(call.events)
+            continue
+        except (ClientError, BotoCoreError) as error:
+            if not _is_invalid_input(error):
+                # Keep the session's order: this call and every later one go back to Lambda for a retry.
+                code = _error_code(error)
+                result.failed.extend((event, code) for later in calls[position:] for event in later.events)
+                return result
+            if len(call.events) == 1:
+                result.rejected.append((call.events[0], _error_code(error)))
+                continue
+        # One bad event fails the whole call: send them one by one to drop only that one.
+        for index, event in enumerate(call.events):
+            result.calls += 1
+            try:
+                _put(client, tracking_id, call, (event,))
+                result.sent += 1
+            except (ClientError, BotoCoreError) as error:
+                if _is_invalid_input(error):
+                    result.rejected.append((event, _error_code(error)))
+                    continue
+                code = _error_code(error)
+                result.failed.extend((e, code) for e in call.events[index:])
+                result.failed.extend((e, code) for later in calls[position + 1 :] for e in later.events)
+                return result
+    return result
+
+
+def send_all(
+    client: Any, tracking_id: str, sessions: list[list[Call]], max_concurrency: int
+) -> list[SessionResult]:
+    send = partial(send_session, client, tracking_id)
+    if max_concurrency <= 1 or len(sessions) <= 1:
+        return [send(calls) for calls in sessions]
+    with ThreadPoolExecutor(max_workers=min(max_concurrency, len(sessions))) as pool:
+        return list(pool.map(send, sessions))
+
+
+def log_outcomes(results: list[SessionResult]) -> None:
+    for result in results:
+        for event, code in result.rejected:
+            log(
+                "WARNING",
+                "event rejected",
+                sequenceNumber=event.sequence_number,
+                eventId=event.payload["eventId"],
+                error=code,
+            )
+        for event, code in result.failed:
+            log(
+                "ERROR",
+                "event failed",
+                sequenceNumber=event.sequence_number,
+                eventId=event.payload["eventId"],
+                error=code,
+            )

@@ -1,0 +1,97 @@
+"""A recording Personalize PutEvents endpoint on loopback, since moto has no personalize-events.
+
+A real boto3 client pointed at it serializes, signs and retries exactly as against AWS; the sink keeps
+every request body and can answer with a fixed latency or injected faults.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+# (request body, how many requests the sink had seen before this one) -> None to accept, or
+# (HTTP status, error code) to fail the request, e.g. (400, "InvalidInputException").
+Fault = Callable[[dict[str, Any], int], tuple[int, str] | None]
+
+
+@dataclass(frozen=True)
+class Request:
+    body: dict[str, Any]
+    status: int
+
+
+class RecordingSink:
+    def __init__(self, latency: float = 0.0, fault: Fault | None = None) -> None:
+        self.latency = latency
+        self.fault = fault
+        self.requests: list[Request] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def accepted(self) -> list[dict[str, Any]]:
+        """Bodies of the calls that succeeded, in arrival order."""
+        with self._lock:
+            return [r.body for r in self.requests if r.status == 200]
+
+    def __enter__(self) -> RecordingSink:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _answer(self, body: dict[str, Any]) -> tuple[int, str | None]:
+        if self.latency:
+            time.sleep(self.latency)
+        with self._lock:
+            seen = len(self.requests)
+        verdict = self.fault(body, seen) if self.fault else None
+        status, code = verdict if verdict else (200, None)
+        with self._lock:
+            self.requests.append(Request(body, status))
+        return status, code
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                raw = self.rfile.read(length)
+                try:
+                    body = json.loads(raw or b"{}")
+                except ValueError:
+                    body = {"_unparsed": raw.decode("utf-8", "replace")}
+                if self.path != "/events":
+                    status, code = 404, "UnknownOperationException"
+                else:
+                    status, code = sink._answer(body)
+                payload = json.dumps({} if code is None else {"__type": code, "message": code}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                if code is not None:
+                    self.send_header("x-amzn-ErrorType", code)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
