@@ -70,6 +70,9 @@ class RecordingSink:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in separate writes; with Nagle on, each call would wait ~40 ms
+            # for a delayed ACK and the sink would add latency nobody asked for.
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))

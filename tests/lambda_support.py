@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
 import boto3
 from botocore.config import Config
+
+from stream_local.kinesis import lambda_record
 
 TRACKING_ID = "11111111-2222-3333-4444-555555555555"
 
@@ -15,22 +16,7 @@ TRACKING_ID = "11111111-2222-3333-4444-555555555555"
 def kinesis_record(payload: str | dict[str, Any] | bytes, sequence_number: str) -> dict[str, Any]:
     if isinstance(payload, dict):
         payload = json.dumps(payload)
-    data = payload if isinstance(payload, bytes) else payload.encode("utf-8")
-    return {
-        "kinesis": {
-            "kinesisSchemaVersion": "1.0",
-            "partitionKey": "pk",
-            "sequenceNumber": sequence_number,
-            "data": base64.b64encode(data).decode("ascii"),
-            "approximateArrivalTimestamp": 1_700_000_000.0,
-        },
-        "eventSource": "aws:kinesis",
-        "eventVersion": "1.0",
-        "eventID": f"shardId-000000000000:{sequence_number}",
-        "eventName": "aws:kinesis:record",
-        "awsRegion": "us-east-1",
-        "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/segment",
-    }
+    return lambda_record(payload if isinstance(payload, bytes) else payload.encode("utf-8"), sequence_number)
 
 
 def kinesis_event(payloads: list[Any]) -> list[dict[str, Any]]:

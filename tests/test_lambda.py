@@ -7,6 +7,7 @@ through botocore's Stubber where exact parameters are the point.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -21,6 +22,10 @@ from tests.lambda_support import TRACKING_ID, kinesis_event, kinesis_record, sin
 
 T0 = 1795168800  # 2026-11-20T10:00:00Z
 SETTINGS = StreamSettings(tracking_id=TRACKING_ID, max_concurrency=1)
+
+
+def at(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 def seq(n: int) -> str:
@@ -161,8 +166,8 @@ def test_exact_parameters_with_stubber() -> None:
         "userId": "u1",
         "sessionId": "anon-1",
         "eventList": [
-            {"eventId": "m1", "eventType": "Product Clicked", "itemId": "sku-1", "sentAt": T0},
-            {"eventId": "m2", "eventType": "Product Added", "itemId": "sku-2", "sentAt": T0 + 60},
+            {"eventId": "m1", "eventType": "Product Clicked", "itemId": "sku-1", "sentAt": at(T0)},
+            {"eventId": "m2", "eventType": "Product Added", "itemId": "sku-2", "sentAt": at(T0 + 60)},
         ],
     }
     with Stubber(client) as stubber:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from segment_personalize.rules import MappedEvent, dedupe
@@ -57,9 +58,22 @@ def event_ids(event: MappedEvent, sequence_number: str) -> list[str]:
     return [f"{base}#{n}" for n in range(1, count + 1)]
 
 
+def sent_at(timestamp: int) -> datetime | int:
+    """An aware datetime: botocore takes it as is, where an int costs a local-time-zone conversion per event.
+
+    Years outside 1..9999 stay an int, which botocore refuses (ParamValidationError): such an event is
+    isolated and rejected like any other invalid one.
+    """
+    try:
+        return datetime.fromtimestamp(timestamp, UTC)
+    except (OverflowError, ValueError, OSError):
+        return timestamp
+
+
 def outgoing(received: Received) -> list[Outgoing]:
     event = received.event
     assert event is not None
+    when = sent_at(event.timestamp)
     return [
         Outgoing(
             received.sequence_number,
@@ -67,7 +81,7 @@ def outgoing(received: Received) -> list[Outgoing]:
                 "eventId": event_id,
                 "eventType": event.event_type,
                 "itemId": item_id,
-                "sentAt": event.timestamp,
+                "sentAt": when,
             },
         )
         for event_id, item_id in zip(event_ids(event, received.sequence_number), event.item_ids, strict=True)
