@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--latency-ms", type=float, default=20.0, help="the stub endpoint's per-call latency")
     parser.add_argument("--batch-size", type=int, default=10_000, help="event source mapping BatchSize")
-    parser.add_argument("--concurrency", type=int, default=8, help="the handler's MAX_CONCURRENCY")
+    parser.add_argument("--concurrency", type=int, default=16, help="the handler's MAX_CONCURRENCY")
     parser.add_argument("--skip-workshop", action="store_true")
     args = parser.parse_args(argv)
 

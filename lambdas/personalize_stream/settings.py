@@ -25,7 +25,7 @@ class StreamSettings:
     tracking_id: str
     mapping: MappingConfig = field(default_factory=MappingConfig)
     # Sessions sent in parallel; botocore's connection pool is sized to match.
-    max_concurrency: int = 8
+    max_concurrency: int = 16
     # botocore retry mode and total attempts for throttling and transient errors.
     retry_mode: str = "standard"
     max_attempts: int = 5
@@ -49,7 +49,7 @@ class StreamSettings:
             settings = cls(
                 tracking_id=tracking_id,
                 mapping=mapping,
-                max_concurrency=int(env.get("MAX_CONCURRENCY", "8")),
+                max_concurrency=int(env.get("MAX_CONCURRENCY", "16")),
                 retry_mode=env.get("RETRY_MODE", "standard"),
                 max_attempts=int(env.get("MAX_ATTEMPTS", "5")),
             )
