@@ -1,0 +1,94 @@
+"""python -m athena_queries: list, run locally (DuckDB), register on Athena, or run on Athena.
+
+python -m athena_queries list
+python -m athena_queries local personalize_readiness --output build/output/interactions [--format csv]
+python -m athena_queries register [--database segmentdata] [--table interactions] [--workgroup primary]
+python -m athena_queries run top_items [--output-location s3://bucket/athena-results/]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from athena_queries.output import FORMATS, render
+from athena_queries.saved import QueryError, get_query, load_queries
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m athena_queries", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="the saved queries and what they answer")
+    for name, help_text in (
+        ("local", "run a saved query on local output with DuckDB"),
+        ("run", "run on Athena"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("query", help="saved query name (see list)")
+        command.add_argument("--format", choices=FORMATS, default="table")
+    register = commands.add_parser(
+        "register", help="create or update the saved queries as Athena named queries"
+    )
+    for command in (commands.choices["local"], commands.choices["run"], register):
+        command.add_argument("--database", default="segmentdata")
+        command.add_argument("--table", default="interactions")
+    for command in (commands.choices["run"], register):
+        command.add_argument("--workgroup", default="primary")
+        command.add_argument("--endpoint-url", default=None, help="AWS endpoint (e.g. a local moto server)")
+    commands.choices["local"].add_argument("--output", type=Path, default=Path("build/output/interactions"))
+    commands.choices["run"].add_argument("--output-location", default=None, help="s3:// folder for results")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        if args.command == "list":
+            for query in load_queries().values():
+                print(f"{query.name:<30} {query.description}")
+            return 0
+        if args.command == "local":
+            from athena_queries.local import run_local
+
+            sql = get_query(args.query).render(args.database, args.table)
+            print(render(*run_local(sql, args.output, args.database, args.table), args.format))
+            return 0
+
+        import boto3
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from athena_queries.named import AthenaError, register_named_queries, run_query
+
+        athena = boto3.client("athena", endpoint_url=args.endpoint_url)
+        try:
+            if args.command == "register":
+                actions = register_named_queries(
+                    athena, database=args.database, table=args.table, workgroup=args.workgroup
+                )
+                for name, action in actions.items():
+                    print(f"named query {name}: {action}")
+                return 0
+            sql = get_query(args.query).render(args.database, args.table)
+            columns, rows = run_query(
+                athena,
+                sql,
+                database=args.database,
+                workgroup=args.workgroup,
+                output_location=args.output_location,
+            )
+            print(render(columns, rows, args.format))
+            return 0
+        except AthenaError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        except (ClientError, BotoCoreError) as error:
+            print(f"error: AWS refused the call: {error}", file=sys.stderr)
+            return 1
+    except QueryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+# Catalog and explore the job's output: Glue crawler, Athena named queries, and local Athena (DuckDB).
+QUERY ?= personalize_readiness
+FORMAT ?= table
+DATABASE ?= segmentdata
+TABLE ?= interactions
+WORKGROUP ?= primary
+CRAWLER_ARGS ?=
+
+.PHONY: query-local readiness-local crawl athena-register athena-run athena-list
+
+run-followups: readiness-local
+
+## query-local QUERY=name FORMAT=table|csv|json - run a saved Athena query on $(OUTPUT) with DuckDB
+query-local: $(SETUP_STAMP)
+	$(PY) -m athena_queries local $(QUERY) --output $(OUTPUT) --format $(FORMAT) --database $(DATABASE) --table $(TABLE)
+
+readiness-local: $(SETUP_STAMP)
+	@echo "Personalize readiness (athena_queries/personalize_readiness.sql on $(OUTPUT), via DuckDB):"
+	@$(PY) -m athena_queries local personalize_readiness --output $(OUTPUT)
+
+## athena-list - the saved queries and what each answers
+athena-list: $(SETUP_STAMP)
+	@$(PY) -m athena_queries list
+
+## crawl S3_TARGET=s3://bucket/.../interactions/ ROLE_ARN=arn:... - create/update classifier + crawler, crawl, report
+crawl: $(SETUP_STAMP)
+	$(PY) -m crawler --s3-target "$(S3_TARGET)" --role-arn "$(ROLE_ARN)" --database $(DATABASE) $(CRAWLER_ARGS)
+
+## athena-register - create or update the saved queries as Athena named queries (WORKGROUP=primary)
+athena-register: $(SETUP_STAMP)
+	$(PY) -m athena_queries register --database $(DATABASE) --table $(TABLE) --workgroup $(WORKGROUP)
+
+## athena-run QUERY=name [RESULTS=s3://...] - run a saved query on Athena and print the result
+athena-run: $(SETUP_STAMP)
+	$(PY) -m athena_queries run $(QUERY) --database $(DATABASE) --table $(TABLE) --workgroup $(WORKGROUP) \
+	  $(if $(RESULTS),--output-location $(RESULTS)) --format $(FORMAT)

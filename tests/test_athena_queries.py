@@ -1,0 +1,162 @@
+"""Every saved Athena query, run locally (sqlglot -> DuckDB) on a known output, with exact results.
+
+The fixture is built to expose the transpile's traps: a share that integer division would truncate,
+rows one second either side of UTC midnight, a span in days that is not whole, ids that look numeric
+(leading zeros included), and RFC 4180 quoting.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from athena_queries.__main__ import main
+from athena_queries.local import run_local
+from athena_queries.output import render
+from athena_queries.saved import QueryError, get_query, load_queries
+from athena_queries.traps import problems
+
+HEADER = "USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP\n"
+PARTS = {
+    "part-00000-a.csv": (
+        "2941404340,ocean-blue-shirt,Product Clicked,1550447999\n"  # 2019-02-17T23:59:59Z
+        "2941404340,ocean-blue-shirt,Product Clicked,1550447999\n"  # a duplicate
+        '2941404340,"sku,with,commas",Order Completed,1550448000\n'  # 2019-02-18T00:00:00Z
+        '007,"say ""hi""",Product Added,1550534400\n'  # 2019-02-19T00:00:00Z
+    ),
+    "part-00001-a.csv": (
+        "u-3,ocean-blue-shirt,Order Completed,1550620799\n"  # 2019-02-19T23:59:59Z
+        "007,ocean-blue-shirt,Product Clicked,1550448001\n"
+        "u-4,ocean-blue-shirt,Product Clicked,1550664000\n"  # 2019-02-20T12:00:00Z
+    ),
+}
+
+GOLDEN = {
+    "preview": '''user_id,item_id,event_type,timestamp
+2941404340,ocean-blue-shirt,Product Clicked,1550447999
+2941404340,ocean-blue-shirt,Product Clicked,1550447999
+2941404340,"sku,with,commas",Order Completed,1550448000
+007,ocean-blue-shirt,Product Clicked,1550448001
+007,"say ""hi""",Product Added,1550534400
+u-3,ocean-blue-shirt,Order Completed,1550620799
+u-4,ocean-blue-shirt,Product Clicked,1550664000''',
+    "interactions_per_event_type": """event_type,interactions,pct_of_interactions,users,items
+Product Clicked,4,57.14,3,1
+Order Completed,2,28.57,2,2
+Product Added,1,14.29,1,1""",
+    "top_items": '''item_id,interactions,users,orders
+ocean-blue-shirt,5,4,1
+"say ""hi""",1,1,0
+"sku,with,commas",1,1,1''',
+    "interactions_per_user": """interactions_per_user,users,interactions,min_n,max_n
+1,2,2,1,1
+2-4,2,5,2,3""",
+    "daily_volume": """day,interactions,users
+2019-02-17,2,1
+2019-02-18,2,2
+2019-02-19,2,2
+2019-02-20,1,1""",
+    "duplicate_interactions": """user_id,item_id,event_type,timestamp,copies
+2941404340,ocean-blue-shirt,Product Clicked,1550447999,2""",
+    "personalize_readiness": (
+        "interactions,users,users_with_2_plus,items,first_day,last_day,span_days,"
+        "enough_interactions,enough_active_users,ready\n"
+        "7,4,2,3,2019-02-17,2019-02-20,2.5,false,false,false"
+    ),
+}
+
+
+@pytest.fixture
+def output(tmp_path: Path) -> Path:
+    folder = tmp_path / "interactions"
+    folder.mkdir()
+    for name, rows in PARTS.items():
+        (folder / name).write_text(HEADER + rows, encoding="utf-8")
+    return folder
+
+
+def test_every_saved_query_has_a_golden_result() -> None:
+    assert set(load_queries()) == set(GOLDEN)
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_saved_query_exact_result(name: str, output: Path) -> None:
+    columns, rows = run_local(get_query(name).render(), output)
+    assert render(columns, rows, "csv") == GOLDEN[name]
+
+
+def test_readiness_passes_on_enough_data(tmp_path: Path) -> None:
+    rows = "".join(
+        f"user-{n % 25},item-{n % 40},Product Clicked,{1_550_000_000 + 3600 * n}\n" for n in range(1000)
+    )
+    (tmp_path / "interactions.csv").write_text(HEADER + rows)
+    columns, result = run_local(get_query("personalize_readiness").render(), tmp_path)
+    assert (
+        render(columns, result, "csv").splitlines()[1]
+        == "1000,25,25,40,2019-02-12,2019-03-26,41.6,true,true,true"
+    )
+
+
+def test_header_only_output_is_not_an_error(tmp_path: Path) -> None:
+    (tmp_path / "part-00000.csv").write_text(HEADER)
+    _, rows = run_local(get_query("personalize_readiness").render(), tmp_path)
+    assert rows == [(0, 0, 0, 0, None, None, None, False, False, False)]
+
+
+def test_queries_are_parameterized_not_hard_coded(output: Path) -> None:
+    for query in load_queries().values():
+        sql = query.render("otherdb", "other_table")
+        assert '"otherdb"."other_table"' in sql and "segmentdata" not in sql and 'interactions"' not in sql
+    _, rows = run_local(get_query("duplicate_interactions").render("db2", "t2"), output, "db2", "t2")
+    assert rows == [("2941404340", "ocean-blue-shirt", "Product Clicked", 1550447999, 2)]
+
+
+@pytest.mark.parametrize(
+    ("sql", "trap"),
+    [
+        ('SELECT count(*) / 7 FROM "segmentdata"."interactions"', "integer division"),
+        ("SELECT date_diff('day', from_unixtime(1), from_unixtime(2))", "date_diff"),
+        (
+            "SELECT regexp_replace(item_id, '(a)', '$1') FROM \"segmentdata\".\"interactions\"",
+            "back-references",
+        ),
+        ('SELECT approx_distinct(user_id) FROM "segmentdata"."interactions"', "approximate"),
+    ],
+)
+def test_transpile_traps_are_refused(sql: str, trap: str, output: Path) -> None:
+    with pytest.raises(QueryError, match=trap):
+        run_local(sql, output)
+
+
+def test_saved_queries_use_no_trap() -> None:
+    assert {name: problems(q.render()) for name, q in load_queries().items()} == {n: [] for n in GOLDEN}
+
+
+def test_bad_parameters_and_missing_output_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(QueryError, match="table name must be letters"):
+        get_query("preview").render("segmentdata", "x; DROP TABLE y")
+    with pytest.raises(QueryError, match="no saved query 'nope'"):
+        get_query("nope")
+    with pytest.raises(QueryError, match="run the job first"):
+        run_local(get_query("preview").render(), tmp_path / "missing")
+
+
+def test_cli_local_formats(output: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["local", "duplicate_interactions", "--output", str(output), "--format", "json"]) == 0
+    assert capsys.readouterr().out.strip() == (
+        "[\n  {\n"
+        '    "user_id": "2941404340",\n    "item_id": "ocean-blue-shirt",\n'
+        '    "event_type": "Product Clicked",\n    "timestamp": "1550447999",\n    "copies": "2"\n'
+        "  }\n]"
+    )
+    assert main(["local", "interactions_per_user", "--output", str(output)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "interactions_per_user  users  interactions  min_n  max_n",
+        "---------------------  -----  ------------  -----  -----",
+        "1                      2      2             1      1    ",
+        "2-4                    2      5             2      3    ",
+        "(2 rows)",
+    ]
+    assert main(["local", "nope", "--output", str(output)]) == 2
+    assert "error: no saved query 'nope'" in capsys.readouterr().err
