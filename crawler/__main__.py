@@ -1,0 +1,85 @@
+"""python -m crawler: create or update the classifier and crawler, crawl, and report the tables.
+
+    python -m crawler --s3-target s3://bucket/transformed/interactions/ \\
+        --role-arn arn:aws:iam::123456789012:role/segment-personalize-glue [--create-database]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from crawler.definition import CrawlerSpec, SpecError, table_ddl
+from crawler.ensure import (
+    CatalogError,
+    crawled_tables,
+    ensure_classifier,
+    ensure_crawler,
+    ensure_database,
+    require_bucket,
+    start_and_wait,
+)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m crawler", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--s3-target", required=True, help="the job's CSV output folder (s3://…/interactions/)"
+    )
+    parser.add_argument("--role-arn", required=True, help="IAM role the crawler runs as")
+    parser.add_argument("--database", default="segmentdata")
+    parser.add_argument("--crawler-name", default="segment-personalize-interactions")
+    parser.add_argument("--classifier-name", default="personalize-interactions-csv")
+    parser.add_argument("--table-prefix", default="")
+    parser.add_argument("--create-database", action="store_true", help="create the database if missing")
+    parser.add_argument("--no-start", action="store_true", help="set up only; do not crawl")
+    parser.add_argument("--ddl", action="store_true", help="print the equivalent CREATE TABLE and exit")
+    parser.add_argument("--poll-seconds", type=float, default=10.0)
+    parser.add_argument("--endpoint-url", default=None, help="AWS endpoint (e.g. a local moto server)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        spec = CrawlerSpec(
+            s3_target=args.s3_target,
+            role_arn=args.role_arn,
+            database=args.database,
+            crawler_name=args.crawler_name,
+            classifier_name=args.classifier_name,
+            table_prefix=args.table_prefix,
+        )
+        if args.ddl:
+            print(table_ddl(spec))
+            return 0
+        glue = boto3.client("glue", endpoint_url=args.endpoint_url)
+        require_bucket(boto3.client("s3", endpoint_url=args.endpoint_url), spec.bucket)
+        if args.create_database:
+            print(f"database {spec.database}: {ensure_database(glue, spec.database)}")
+        print(f"classifier {spec.classifier_name}: {ensure_classifier(glue, spec)}")
+        print(f"crawler {spec.crawler_name}: {ensure_crawler(glue, spec)}")
+        if args.no_start:
+            return 0
+        started = datetime.now(UTC)
+        last = start_and_wait(glue, spec.crawler_name, poll_seconds=args.poll_seconds)
+        print(f"crawl {last.get('Status', 'done')}; tables created or updated:")
+        for table in crawled_tables(glue, spec, since=started) or [
+            "(none: the schema was already up to date)"
+        ]:
+            print(f"  {table}")
+        return 0
+    except (SpecError, CatalogError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except (ClientError, BotoCoreError) as error:
+        print(f"error: AWS refused the call: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""Create or update the catalog pieces idempotently, then crawl: boto3 clients are passed in.
+
+Each ``ensure_*`` reads what exists, compares it with the spec, and creates, updates or leaves it,
+returning "created", "updated" or "unchanged".
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from crawler.definition import CrawlerSpec, classifier_request, crawler_request
+
+Progress = Callable[[str], None]
+
+
+class CatalogError(Exception):
+    """A one-line, actionable reason the catalog could not be set up."""
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def ensure_database(glue: Any, database: str) -> str:
+    try:
+        glue.get_database(Name=database)
+        return "unchanged"
+    except ClientError as error:
+        if _code(error) != "EntityNotFoundException":
+            raise
+    glue.create_database(
+        DatabaseInput={
+            "Name": database,
+            "Description": "Segment -> Personalize training data (segment-personalize)",
+        }
+    )
+    return "created"
+
+
+def require_database(glue: Any, database: str) -> None:
+    try:
+        glue.get_database(Name=database)
+    except ClientError as error:
+        if _code(error) == "EntityNotFoundException":
+            raise CatalogError(
+                f"Glue database {database!r} does not exist (create it, or pass --create-database)"
+            ) from None
+        raise
+
+
+def require_bucket(s3: Any, bucket: str) -> None:
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError as error:
+        if _code(error) in {"404", "NoSuchBucket", "NotFound"}:
+            raise CatalogError(
+                f"S3 bucket {bucket!r} does not exist: the crawler target must be the job's output"
+            ) from None
+        if _code(error) in {"403", "AccessDenied"}:
+            raise CatalogError(f"no access to S3 bucket {bucket!r}: check the credentials in use") from None
+        raise
+
+
+def _differs(wanted: dict[str, Any], current: dict[str, Any]) -> bool:
+    return any(current.get(key) != value for key, value in wanted.items() if key != "Name")
+
+
+def ensure_classifier(glue: Any, spec: CrawlerSpec) -> str:
+    wanted = classifier_request(spec)
+    try:
+        current = glue.get_classifier(Name=spec.classifier_name)["Classifier"].get("CsvClassifier")
+    except ClientError as error:
+        if _code(error) != "EntityNotFoundException":
+            raise
+        glue.create_classifier(CsvClassifier=wanted)
+        return "created"
+    if current is None:
+        raise CatalogError(
+            f"classifier {spec.classifier_name!r} exists but is not a CSV classifier: rename ours"
+        )
+    if not _differs(wanted, current):
+        return "unchanged"
+    glue.update_classifier(CsvClassifier=wanted)
+    return "updated"
+
+
+def _crawler_error(error: ClientError, spec: CrawlerSpec) -> CatalogError | None:
+    message = str(error.response.get("Error", {}).get("Message", ""))
+    if _code(error) in {"AccessDeniedException", "InvalidInputException"} and "role" in message.lower():
+        return CatalogError(f"Glue cannot use role {spec.role_arn}: {message}")
+    if _code(error) == "EntityNotFoundException":
+        return CatalogError(f"crawler setup refers to something missing: {message}")
+    return None
+
+
+def ensure_crawler(glue: Any, spec: CrawlerSpec) -> str:
+    require_database(glue, spec.database)
+    wanted = crawler_request(spec)
+    try:
+        try:
+            current = glue.get_crawler(Name=spec.crawler_name)["Crawler"]
+        except ClientError as error:
+            if _code(error) != "EntityNotFoundException":
+                raise
+            glue.create_crawler(**wanted)
+            return "created"
+        comparable = {key: value for key, value in wanted.items() if key != "Description"}
+        if not _differs(comparable, {**current, "TablePrefix": current.get("TablePrefix", "")}):
+            return "unchanged"
+        glue.update_crawler(**wanted)
+        return "updated"
+    except ClientError as error:
+        raise (_crawler_error(error, spec) or error) from None
+
+
+def start_and_wait(
+    glue: Any,
+    crawler_name: str,
+    progress: Progress = print,
+    poll_seconds: float = 10.0,
+    timeout_seconds: float = 1800.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Start the crawler (or join a crawl in progress) and wait for it; returns its LastCrawl."""
+    try:
+        glue.start_crawler(Name=crawler_name)
+    except ClientError as error:
+        if _code(error) != "CrawlerRunningException":
+            raise
+        progress(f"crawler {crawler_name}: already running, waiting for it")
+    waited, state = 0.0, None
+    while True:
+        crawler = glue.get_crawler(Name=crawler_name)["Crawler"]
+        if crawler["State"] != state:
+            state = crawler["State"]
+            progress(f"crawler {crawler_name}: {state} ({waited:.0f} s)")
+        if state == "READY" and waited > 0:
+            last = crawler.get("LastCrawl", {})
+            if last.get("Status") != "SUCCEEDED":
+                raise CatalogError(
+                    f"crawler {crawler_name} {last.get('Status', 'ended')}: "
+                    f"{last.get('ErrorMessage', 'no message')}"
+                )
+            return last
+        if waited >= timeout_seconds:
+            raise CatalogError(f"crawler {crawler_name} still {state} after {timeout_seconds:.0f} s")
+        sleep(poll_seconds)
+        waited += poll_seconds
+
+
+def crawled_tables(glue: Any, spec: CrawlerSpec, since: Any) -> list[str]:
+    """Tables of the database created or updated by the crawl that started at ``since``."""
+    tables = []
+    for page in glue.get_paginator("get_tables").paginate(DatabaseName=spec.database):
+        for table in page["TableList"]:
+            changed = table.get("UpdateTime") or table.get("CreateTime")
+            if since is None or (changed is not None and changed >= since):
+                columns = ", ".join(f"{c['Name']} {c['Type']}" for c in table["StorageDescriptor"]["Columns"])
+                tables.append(f"{spec.database}.{table['Name']} ({columns})")
+    return tables

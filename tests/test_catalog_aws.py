@@ -1,0 +1,315 @@
+"""Crawler and named-query commands against moto server over HTTP (real boto3), and botocore's Stubber
+for the calls moto does not implement (Glue classifiers, UpdateCrawler, UpdateNamedQuery) or cannot
+play (a crawl that finishes)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from athena_queries import named
+from athena_queries.__main__ import main as athena_main
+from athena_queries.saved import load_queries
+from crawler.__main__ import main as crawler_main
+from crawler.definition import (
+    COLUMN_TYPES,
+    CrawlerSpec,
+    SpecError,
+    classifier_request,
+    crawler_request,
+    table_ddl,
+)
+from crawler.ensure import (
+    CatalogError,
+    crawled_tables,
+    ensure_classifier,
+    ensure_crawler,
+    ensure_database,
+    require_bucket,
+    start_and_wait,
+)
+
+ROLE = "arn:aws:iam::123456789012:role/segment-personalize-glue"
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+def client(service: str, endpoint: str):
+    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1")
+
+
+def offline(service: str):
+    return boto3.client(
+        service,
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        endpoint_url="http://127.0.0.1:9",
+    )
+
+
+# --- definitions -------------------------------------------------------------------------------------
+
+
+def test_spec_names_the_table_after_the_folder_and_validates() -> None:
+    spec = CrawlerSpec("s3://my-bucket/transformed/Interactions-2026/", ROLE, table_prefix="p_")
+    assert (spec.bucket, spec.table) == ("my-bucket", "p_interactions_2026")
+    with pytest.raises(SpecError, match="IAM role ARN"):
+        CrawlerSpec("s3://my-bucket/x/", "segment-role")
+    with pytest.raises(SpecError, match="s3://bucket/prefix"):
+        CrawlerSpec("/local/path", ROLE)
+
+
+def test_classifier_types_ids_as_strings_and_timestamp_as_bigint() -> None:
+    request = classifier_request(CrawlerSpec("s3://b-1/interactions/", ROLE))
+    assert request["Header"] == ["USER_ID", "ITEM_ID", "EVENT_TYPE", "TIMESTAMP"]
+    assert request["CustomDatatypes"] == ["STRING", "STRING", "STRING", "BIGINT"]
+    assert (request["ContainsHeader"], request["Delimiter"], request["QuoteSymbol"]) == ("PRESENT", ",", '"')
+
+
+def test_ddl_makes_the_same_table_as_the_crawler() -> None:
+    spec = CrawlerSpec("s3://b-1/transformed/interactions/", ROLE)
+    ddl = table_ddl(spec)
+    columns = re.findall(r"^\s+`(\w+)` (\w+),?$", ddl, flags=re.MULTILINE)
+    assert columns == list(zip(["user_id", "item_id", "event_type", "timestamp"], COLUMN_TYPES, strict=True))
+    assert "CREATE EXTERNAL TABLE IF NOT EXISTS `segmentdata`.`interactions`" in ddl
+    assert "LOCATION 's3://b-1/transformed/interactions/'" in ddl
+    assert "'skip.header.line.count' = '1'" in ddl and "OpenCSVSerde" in ddl
+
+
+# --- against moto server -----------------------------------------------------------------------------
+
+
+def test_database_and_crawler_are_idempotent(aws_env: str) -> None:
+    glue = client("glue", aws_env)
+    spec = CrawlerSpec(
+        "s3://b-1/transformed/interactions/", ROLE, database=unique("db"), crawler_name=unique("c")
+    )
+    with pytest.raises(CatalogError, match=f"Glue database '{spec.database}' does not exist"):
+        ensure_crawler(glue, spec)
+    assert ensure_database(glue, spec.database) == "created"
+    assert ensure_database(glue, spec.database) == "unchanged"
+    assert ensure_crawler(glue, spec) == "created"
+    assert ensure_crawler(glue, spec) == "unchanged"
+    crawler = glue.get_crawler(Name=spec.crawler_name)["Crawler"]
+    assert crawler["Classifiers"] == [spec.classifier_name]
+    assert crawler["Targets"]["S3Targets"][0]["Path"] == spec.s3_target
+    assert crawler["SchemaChangePolicy"] == {"UpdateBehavior": "UPDATE_IN_DATABASE", "DeleteBehavior": "LOG"}
+    assert len([n for n in glue.list_crawlers()["CrawlerNames"] if n == spec.crawler_name]) == 1
+
+
+def test_missing_bucket_is_a_clear_error(aws_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(CatalogError, match="S3 bucket 'no-such-bucket-1' does not exist"):
+        require_bucket(client("s3", aws_env), "no-such-bucket-1")
+    args = [
+        "--s3-target",
+        "s3://no-such-bucket-2/interactions/",
+        "--role-arn",
+        ROLE,
+        "--endpoint-url",
+        aws_env,
+    ]
+    assert crawler_main(args) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: S3 bucket 'no-such-bucket-2' does not exist: the crawler target must be the job's output"
+    )
+
+
+def test_cli_errors_for_bad_role_and_prints_ddl(aws_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert crawler_main(["--s3-target", "s3://b-1/interactions/", "--role-arn", "glue-role"]) == 2
+    assert "error: the crawler role must be an IAM role ARN" in capsys.readouterr().err
+    assert crawler_main(["--s3-target", "s3://b-1/out/interactions/", "--role-arn", ROLE, "--ddl"]) == 0
+    assert capsys.readouterr().out.startswith("-- The interactions table without a crawler")
+
+
+def test_crawled_tables_reports_new_tables(aws_env: str) -> None:
+    glue = client("glue", aws_env)
+    spec = CrawlerSpec("s3://b-1/interactions/", ROLE, database=unique("db"))
+    ensure_database(glue, spec.database)
+    before = datetime.now(UTC).replace(microsecond=0)
+    columns = [
+        {"Name": n, "Type": t} for n, t in zip(["user_id", "item_id"], ["string", "string"], strict=True)
+    ]
+    glue.create_table(
+        DatabaseName=spec.database,
+        TableInput={"Name": "interactions", "StorageDescriptor": {"Columns": columns}},
+    )
+    assert crawled_tables(glue, spec, since=before) == [
+        f"{spec.database}.interactions (user_id string, item_id string)"
+    ]
+
+
+def test_named_queries_register_idempotently(aws_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    athena = client("athena", aws_env)
+    workgroup = unique("wg")
+    athena.create_work_group(Name=workgroup)
+    names = {named.PREFIX + name for name in load_queries()}
+    first = named.register_named_queries(
+        athena, database="segmentdata", table="interactions", workgroup=workgroup
+    )
+    assert first == dict.fromkeys(sorted(names), "created")
+    second = named.register_named_queries(
+        athena, database="segmentdata", table="interactions", workgroup=workgroup
+    )
+    assert second == dict.fromkeys(sorted(names), "unchanged")
+    ids = athena.list_named_queries(WorkGroup=workgroup)["NamedQueryIds"]
+    assert len(ids) == len(names)
+    stored = athena.get_named_query(NamedQueryId=ids[0])["NamedQuery"]
+    assert '"segmentdata"."interactions"' in stored["QueryString"] and stored["Database"] == "segmentdata"
+
+    assert athena_main(["register", "--workgroup", workgroup, "--endpoint-url", aws_env]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"named query {n}: unchanged" for n in sorted(names)]
+
+
+# --- with Stubber: what moto does not implement ---------------------------------------------------------
+
+
+def test_classifier_created_unchanged_updated() -> None:
+    glue = offline("glue")
+    spec = CrawlerSpec("s3://b-1/interactions/", ROLE)
+    wanted = classifier_request(spec)
+    with Stubber(glue) as stub:
+        stub.add_client_error(
+            "get_classifier", "EntityNotFoundException", expected_params={"Name": spec.classifier_name}
+        )
+        stub.add_response("create_classifier", {}, {"CsvClassifier": wanted})
+        stub.add_response("get_classifier", {"Classifier": {"CsvClassifier": wanted}})
+        stub.add_response("get_classifier", {"Classifier": {"CsvClassifier": {**wanted, "Delimiter": ";"}}})
+        stub.add_response("update_classifier", {}, {"CsvClassifier": wanted})
+        assert [ensure_classifier(glue, spec) for _ in range(3)] == ["created", "unchanged", "updated"]
+        stub.assert_no_pending_responses()
+
+
+def test_changed_crawler_is_updated_in_place() -> None:
+    glue = offline("glue")
+    spec = CrawlerSpec("s3://b-1/interactions/", ROLE, table_prefix="v2_")
+    current = {**crawler_request(spec), "TablePrefix": ""}
+    with Stubber(glue) as stub:
+        stub.add_response("get_database", {"Database": {"Name": spec.database}})
+        stub.add_response("get_crawler", {"Crawler": current})
+        stub.add_response("update_crawler", {}, crawler_request(spec))
+        assert ensure_crawler(glue, spec) == "updated"
+        stub.assert_no_pending_responses()
+
+
+def test_start_and_wait_follows_the_crawl() -> None:
+    glue = offline("glue")
+    lines: list[str] = []
+    with Stubber(glue) as stub:
+        stub.add_response("start_crawler", {}, {"Name": "c"})
+        for state in ("RUNNING", "RUNNING", "STOPPING"):
+            stub.add_response("get_crawler", {"Crawler": {"Name": "c", "State": state}})
+        stub.add_response(
+            "get_crawler", {"Crawler": {"Name": "c", "State": "READY", "LastCrawl": {"Status": "SUCCEEDED"}}}
+        )
+        last = start_and_wait(glue, "c", progress=lines.append, poll_seconds=5, sleep=lambda s: None)
+    assert last == {"Status": "SUCCEEDED"}
+    assert lines == ["crawler c: RUNNING (0 s)", "crawler c: STOPPING (10 s)", "crawler c: READY (15 s)"]
+
+
+def test_failed_crawl_is_an_error() -> None:
+    glue = offline("glue")
+    with Stubber(glue) as stub:
+        stub.add_client_error("start_crawler", "CrawlerRunningException")
+        stub.add_response(
+            "get_crawler",
+            {
+                "Crawler": {
+                    "Name": "c",
+                    "State": "READY",
+                    "LastCrawl": {"Status": "FAILED", "ErrorMessage": "no access"},
+                }
+            },
+        )
+        stub.add_response(
+            "get_crawler",
+            {
+                "Crawler": {
+                    "Name": "c",
+                    "State": "READY",
+                    "LastCrawl": {"Status": "FAILED", "ErrorMessage": "no access"},
+                }
+            },
+        )
+        with pytest.raises(CatalogError, match="crawler c FAILED: no access"):
+            start_and_wait(glue, "c", progress=lambda line: None, poll_seconds=1, sleep=lambda s: None)
+
+
+def test_changed_named_query_is_updated() -> None:
+    athena = offline("athena")
+    query = load_queries()["preview"]
+    name = named.named_query_name(query)
+    with Stubber(athena) as stub:
+        stub.add_response("list_named_queries", {"NamedQueryIds": ["id-1"]}, {"WorkGroup": "primary"})
+        stub.add_response(
+            "get_named_query",
+            {
+                "NamedQuery": {
+                    "Name": name,
+                    "Database": "segmentdata",
+                    "QueryString": "SELECT 1",
+                    "NamedQueryId": "id-1",
+                }
+            },
+        )
+        for other in load_queries().values():  # in the order register_named_queries goes through them
+            if other.name != "preview":
+                stub.add_response("create_named_query", {"NamedQueryId": f"new-{other.name}"})
+                continue
+            stub.add_response(
+                "update_named_query",
+                {},
+                {
+                    "NamedQueryId": "id-1",
+                    "Name": name,
+                    "Description": query.description,
+                    "QueryString": query.render(),
+                },
+            )
+        actions = named.register_named_queries(athena, database="segmentdata", table="interactions")
+        stub.assert_no_pending_responses()
+    assert actions[name] == "updated"
+    assert sorted(set(actions.values())) == ["created", "updated"]
+
+
+def test_run_query_returns_rows_without_the_header() -> None:
+    athena = offline("athena")
+    metadata = {"ColumnInfo": [{"Name": "event_type", "Type": "varchar"}, {"Name": "n", "Type": "bigint"}]}
+    rows = [["event_type", "n"], ["Product Clicked", "4"]]
+    with Stubber(athena) as stub:
+        stub.add_response("start_query_execution", {"QueryExecutionId": "q1"})
+        stub.add_response("get_query_execution", {"QueryExecution": {"Status": {"State": "RUNNING"}}})
+        stub.add_response("get_query_execution", {"QueryExecution": {"Status": {"State": "SUCCEEDED"}}})
+        stub.add_response(
+            "get_query_results",
+            {
+                "ResultSet": {
+                    "Rows": [{"Data": [{"VarCharValue": v} for v in row]} for row in rows],
+                    "ResultSetMetadata": metadata,
+                }
+            },
+        )
+        assert named.run_query(athena, "SELECT 1", database="segmentdata", sleep=lambda s: None) == (
+            ["event_type", "n"],
+            [["Product Clicked", "4"]],
+        )
+
+
+def test_failed_athena_query_is_an_error() -> None:
+    athena = offline("athena")
+    with Stubber(athena) as stub:
+        stub.add_response("start_query_execution", {"QueryExecutionId": "q1"})
+        stub.add_response(
+            "get_query_execution",
+            {"QueryExecution": {"Status": {"State": "FAILED", "StateChangeReason": "TABLE_NOT_FOUND"}}},
+        )
+        with pytest.raises(named.AthenaError, match="query q1 FAILED: TABLE_NOT_FOUND"):
+            named.run_query(athena, "SELECT 1", database="segmentdata", sleep=lambda s: None)
