@@ -1,0 +1,17 @@
+# The job and the tests inside the AWS Glue 5 docker image (needs a Docker engine; see docker-compose.yml).
+COMPOSE ?= docker-compose
+
+.PHONY: glue-docker-run glue-docker-test glue-docker-check
+
+glue-docker-check:
+	@command -v docker >/dev/null || { echo "error: glue-docker-* needs a Docker engine ('docker' is not on PATH)"; exit 2; }
+	@command -v $(COMPOSE) >/dev/null || { echo "error: '$(COMPOSE)' is not on PATH (apt-get install docker-compose, or COMPOSE='docker compose')"; exit 2; }
+
+## glue-docker-run - run the job with spark-submit in the Glue image, against moto S3 over s3a://
+glue-docker-run: glue-docker-check
+	$(COMPOSE) up --abort-on-container-exit --exit-code-from glue-job s3 seed glue-job
+	$(COMPOSE) down
+
+## glue-docker-test - run the test suite inside the Glue image
+glue-docker-test: glue-docker-check
+	$(COMPOSE) run --rm glue-tests
