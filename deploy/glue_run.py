@@ -1,0 +1,88 @@
+"""python -m deploy.glue_run: start a Glue job run and follow it to the end.
+
+Prints each state change and where the run report is; exits 0 on SUCCEEDED, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from deploy.config import DEFAULT_PATH, ConfigError, load_config
+
+TERMINAL = {"SUCCEEDED", "FAILED", "ERROR", "TIMEOUT", "STOPPED", "EXPIRED"}
+
+
+def report_location(arguments: dict[str, str]) -> str | None:
+    """Where the job writes its run report: --RUN_REPORT_PATH, else <output folder>.report.json."""
+    if arguments.get("--RUN_REPORT_PATH"):
+        return arguments["--RUN_REPORT_PATH"]
+    output = arguments.get("--S3_CSV_OUTPUT_PATH")
+    return output.rstrip("/") + ".report.json" if output else None
+
+
+def follow(
+    glue: Any,
+    job_name: str,
+    run_id: str,
+    progress: Callable[[str], None] = print,
+    poll_seconds: float = 15.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    state = None
+    while True:
+        run = glue.get_job_run(JobName=job_name, RunId=run_id)["JobRun"]
+        if run["JobRunState"] != state:
+            state = run["JobRunState"]
+            progress(f"{job_name} {run_id}: {state}")
+        if state in TERMINAL:
+            return run
+        sleep(poll_seconds)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m deploy.glue_run", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", type=Path, default=DEFAULT_PATH)
+    parser.add_argument(
+        "--arg", action="append", default=[], metavar="--KEY=VALUE", help="override a job argument"
+    )
+    parser.add_argument("--poll-seconds", type=float, default=15.0)
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config)
+        overrides = dict(a.split("=", 1) for a in args.arg)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except ValueError:
+        print("error: --arg takes --KEY=VALUE", file=sys.stderr)
+        return 2
+
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    glue = boto3.client("glue", region_name=config.region, endpoint_url=config.endpoint_url or None)
+    try:
+        defaults = glue.get_job(JobName=config.job_name)["Job"].get("DefaultArguments", {})
+        run_id = glue.start_job_run(JobName=config.job_name, Arguments=overrides)["JobRunId"]
+        run = follow(glue, config.job_name, run_id, poll_seconds=args.poll_seconds)
+    except (ClientError, BotoCoreError) as error:
+        print(f"error: AWS refused the call: {error}", file=sys.stderr)
+        return 1
+    location = report_location({**defaults, **overrides})
+    if run["JobRunState"] != "SUCCEEDED":
+        print(
+            f"error: run {run_id} {run['JobRunState']}: {run.get('ErrorMessage', 'no message')}",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"run report: {location}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

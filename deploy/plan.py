@@ -1,0 +1,123 @@
+"""What a deployment creates: every request built from the config, with no AWS call (--dry-run prints it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from crawler.definition import CrawlerSpec, classifier_request, crawler_request
+from deploy.config import DeployConfig
+
+GLUE_VERSION = "5.1"
+LAMBDA_RUNTIME = "python3.11"
+LAMBDA_HANDLER = "personalize_stream.handler.handler"
+DIST = Path(__file__).resolve().parent.parent / "build" / "dist"
+ARTIFACTS = ("segment_personalize.zip", "segment_events_to_personalize.py", "personalize_stream.zip")
+
+
+@dataclass(frozen=True)
+class Step:
+    resource: str
+    name: str
+    request: dict[str, Any]
+
+
+def artifact_uri(config: DeployConfig, name: str) -> str:
+    return f"s3://{config.bucket}/{config.artifacts_prefix}/{name}"
+
+
+def job_arguments(config: DeployConfig) -> dict[str, str]:
+    arguments = {
+        "--S3_JSON_INPUT_PATH": config.input_path,
+        "--S3_CSV_OUTPUT_PATH": config.output_path,
+        "--extra-py-files": artifact_uri(config, "segment_personalize.zip"),
+        "--job-bookmark-option": "job-bookmark-enable" if config.bookmarks else "job-bookmark-disable",
+        "--ITEM_ID_FIELD": config.item_id_field,
+        "--SINGLE_FILE": "true" if config.single_file else "false",
+        "--enable-metrics": "true",
+        "--enable-continuous-cloudwatch-log": "true",
+    }
+    if config.supported_events:
+        arguments["--SUPPORTED_EVENTS"] = config.supported_events
+    return arguments
+
+
+def glue_job_request(config: DeployConfig) -> dict[str, Any]:
+    return {
+        "Description": "Segment S3 export -> Amazon Personalize interactions CSV (segment-personalize)",
+        "Role": config.glue_role_arn,
+        "Command": {
+            "Name": "glueetl",
+            "ScriptLocation": artifact_uri(config, "segment_events_to_personalize.py"),
+            "PythonVersion": "3",
+        },
+        "DefaultArguments": job_arguments(config),
+        "GlueVersion": GLUE_VERSION,
+        "WorkerType": config.worker_type,
+        "NumberOfWorkers": config.number_of_workers,
+        "MaxRetries": 0,
+        "Timeout": 120,
+        "ExecutionProperty": {"MaxConcurrentRuns": 1},  # runs overwrite one output folder
+    }
+
+
+def crawler_spec(config: DeployConfig) -> CrawlerSpec:
+    return CrawlerSpec(
+        s3_target=config.output_path,
+        role_arn=config.glue_role_arn,
+        database=config.database,
+        crawler_name=config.crawler_name,
+    )
+
+
+def lambda_request(config: DeployConfig) -> dict[str, Any]:
+    return {
+        "FunctionName": config.function_name,
+        "Runtime": LAMBDA_RUNTIME,
+        "Role": config.lambda_role_arn,
+        "Handler": LAMBDA_HANDLER,
+        "Description": "Segment calls from Kinesis -> Personalize PutEvents (segment-personalize)",
+        "Timeout": 60,
+        "MemorySize": 512,
+        "Environment": {
+            "Variables": {
+                "PERSONALIZE_TRACKING_ID": config.tracking_id,
+                "ITEM_ID_FIELD": config.item_id_field,
+                **({"SUPPORTED_EVENTS": config.supported_events} if config.supported_events else {}),
+            }
+        },
+    }
+
+
+def event_source_mapping_request(config: DeployConfig) -> dict[str, Any]:
+    request: dict[str, Any] = {
+        "EventSourceArn": config.kinesis_stream_arn,
+        "FunctionName": config.function_name,
+        "BatchSize": config.batch_size,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "BisectBatchOnFunctionError": True,
+        "MaximumRetryAttempts": config.maximum_retry_attempts,
+        "MaximumRecordAgeInSeconds": config.maximum_record_age_seconds,
+        "StartingPosition": "LATEST",
+    }
+    if config.on_failure_arn:
+        request["DestinationConfig"] = {"OnFailure": {"Destination": config.on_failure_arn}}
+    return request
+
+
+def plan(config: DeployConfig) -> list[Step]:
+    spec = crawler_spec(config)
+    return [
+        *(
+            Step("s3 object", artifact_uri(config, name), {"source": f"build/dist/{name}"})
+            for name in ARTIFACTS
+        ),
+        Step("glue job", config.job_name, glue_job_request(config)),
+        Step("glue database", config.database, {"Name": config.database}),
+        Step("glue classifier", spec.classifier_name, classifier_request(spec)),
+        Step("glue crawler", spec.crawler_name, crawler_request(spec)),
+        Step("athena named queries", config.workgroup, {"Database": config.database, "Table": spec.table}),
+        Step("lambda function", config.function_name, lambda_request(config)),
+        Step("event source mapping", config.kinesis_stream_arn, event_source_mapping_request(config)),
+    ]

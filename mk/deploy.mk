@@ -1,0 +1,16 @@
+# Deploy to AWS with boto3 (config: deploy/deploy.toml, overridable as SP_<KEY> environment variables).
+DEPLOY_CONFIG ?= deploy/deploy.toml
+
+.PHONY: deploy deploy-dry-run glue-run
+
+## deploy - package, upload, and create/update the Glue job, crawler, named queries, Lambda + Kinesis mapping
+deploy: package
+	$(PY) -m deploy --config $(DEPLOY_CONFIG)
+
+## deploy-dry-run - print every request the deployment would make; calls nothing
+deploy-dry-run: $(SETUP_STAMP)
+	$(PY) -m deploy --config $(DEPLOY_CONFIG) --dry-run
+
+## glue-run - start the Glue job and follow it to the end (non-zero exit unless it succeeds)
+glue-run: $(SETUP_STAMP)
+	$(PY) -m deploy.glue_run --config $(DEPLOY_CONFIG)
