@@ -57,6 +57,7 @@ def sink_process(latency: float) -> Iterator[str]:
     parent, child = multiprocessing.Pipe()
     process_ = multiprocessing.get_context("spawn").Process(target=_serve, args=(latency, child), daemon=True)
     process_.start()
+    child.close()  # so that a child dying at start-up is an EOFError here, not a hang
     try:
         yield parent.recv()
     finally:
