@@ -4,7 +4,8 @@ Two engines apply these rules: plain Python (``map_line`` / ``map_event``, used 
 Spark native expressions (``segment_personalize.spark.transform``, used by the Glue job). Everything
 that decides an outcome -- patterns, limits, field names, drop reasons, their order -- lives here, and
 the Spark side builds its expressions from these declarations. ``docs/mapping-contract.md`` states the
-contract in prose; ``tests/test_parity.py`` proves the two engines agree.
+contract in prose; ``tests/test_parity_engines.py`` and ``tests/test_parity_stream.py`` prove the
+engines agree.
 
 Why the rules are phrased on *text*: the Glue job reads every field as a Spark ``StringType``, and
 Spark 3.5 renders a non-string JSON token into text before we see it (``1e3`` -> ``1000.0``,
