@@ -227,7 +227,7 @@ def test_throttling_is_retried_by_botocore() -> None:
     assert summary["calls"] == 1 and summary["sent_events"] == 1
 
 
-def test_invalid_input_is_isolated_to_the_bad_event() -> None:
+def test_invalid_input_is_isolated_to_the_bad_event(capsys: pytest.CaptureFixture[str]) -> None:
     def reject_bad(body: dict[str, Any], seen: int):
         bad = any(e.get("itemId") == "bad" for e in body["eventList"])
         return (400, "InvalidInputException") if bad else None
@@ -245,6 +245,16 @@ def test_invalid_input_is_isolated_to_the_bad_event() -> None:
     assert response == {"batchItemFailures": []}
     assert summary["calls"] == 4
     assert (summary["sent_events"], summary["rejected_events"], summary["failed_events"]) == (2, 1, 0)
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert logged == [
+        {
+            "level": "WARNING",
+            "message": "event rejected",
+            "sequenceNumber": seq(2),
+            "eventId": "m2",
+            "error": "InvalidInputException",
+        }
+    ]
 
 
 def test_persistent_failures_are_reported_for_retry_and_keep_session_order() -> None:

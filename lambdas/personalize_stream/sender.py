@@ -94,19 +94,15 @@ def send_all(
 
 def log_outcomes(results: list[SessionResult]) -> None:
     for result in results:
-        for event, code in result.rejected:
-            log(
-                "WARNING",
-                "event rejected",
-                sequenceNumber=event.sequence_number,
-                eventId=event.payload["eventId"],
-                error=code,
-            )
-        for event, code in result.failed:
-            log(
-                "ERROR",
-                "event failed",
-                sequenceNumber=event.sequence_number,
-                eventId=event.payload["eventId"],
-                error=code,
-            )
+        for level, message, events in (
+            ("WARNING", "event rejected", result.rejected),
+            ("ERROR", "event failed", result.failed),
+        ):
+            for event, code in events:
+                log(
+                    level,
+                    message,
+                    sequenceNumber=event.sequence_number,
+                    eventId=event.payload["eventId"],
+                    error=code,
+                )
