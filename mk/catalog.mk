@@ -10,7 +10,7 @@ CRAWLER_ARGS ?=
 
 run-followups: readiness-local
 
-## query-local QUERY=name FORMAT=table|csv|json - run a saved Athena query on $(OUTPUT) with DuckDB
+## query-local QUERY=name FORMAT=table|csv|json - run a saved Athena query on the job output (OUTPUT=dir) with DuckDB
 query-local: $(SETUP_STAMP)
 	$(PY) -m athena_queries local $(QUERY) --output $(OUTPUT) --format $(FORMAT) --database $(DATABASE) --table $(TABLE)
 
