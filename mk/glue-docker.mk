@@ -4,7 +4,7 @@ COMPOSE ?= docker-compose
 .PHONY: glue-docker-run glue-docker-test glue-docker-check
 
 glue-docker-check:
-	@command -v docker >/dev/null || { echo "error: glue-docker-* needs a Docker engine ('docker' is not on PATH)"; exit 2; }
+	@docker info >/dev/null 2>&1 || { echo "error: glue-docker-* needs a running Docker engine ('docker info' failed)"; exit 2; }
 	@command -v $(COMPOSE) >/dev/null || { echo "error: '$(COMPOSE)' is not on PATH (apt-get install docker-compose, or COMPOSE='docker compose')"; exit 2; }
 
 ## glue-docker-run - run the job with spark-submit in the Glue image, against moto S3 over s3a://
