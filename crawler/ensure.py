@@ -6,6 +6,7 @@ returning "created", "updated" or "unchanged".
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -65,8 +66,22 @@ def require_bucket(s3: Any, bucket: str) -> None:
         raise
 
 
-def _differs(wanted: dict[str, Any], current: dict[str, Any]) -> bool:
-    return any(current.get(key) != value for key, value in wanted.items() if key != "Name")
+def _normalized(value: Any) -> Any:
+    # AWS may hand back a JSON setting (a crawler's Configuration) re-serialized: compare its meaning.
+    if isinstance(value, str) and value.startswith("{"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def matches(current: Any, wanted: Any) -> bool:
+    """Whether what AWS has already says everything we want; keys AWS adds on its own are ignored."""
+    current, wanted = _normalized(current), _normalized(wanted)
+    if isinstance(wanted, dict):
+        return isinstance(current, dict) and all(matches(current.get(k), v) for k, v in wanted.items())
+    return current == wanted
 
 
 def ensure_classifier(glue: Any, spec: CrawlerSpec) -> str:
@@ -82,7 +97,7 @@ def ensure_classifier(glue: Any, spec: CrawlerSpec) -> str:
         raise CatalogError(
             f"classifier {spec.classifier_name!r} exists but is not a CSV classifier: rename ours"
         )
-    if not _differs(wanted, current):
+    if matches(current, {k: v for k, v in wanted.items() if k != "Name"}):
         return "unchanged"
     glue.update_classifier(CsvClassifier=wanted)
     return "updated"
@@ -109,7 +124,7 @@ def ensure_crawler(glue: Any, spec: CrawlerSpec) -> str:
             glue.create_crawler(**wanted)
             return "created"
         comparable = {key: value for key, value in wanted.items() if key != "Description"}
-        if not _differs(comparable, {**current, "TablePrefix": current.get("TablePrefix", "")}):
+        if matches({**current, "TablePrefix": current.get("TablePrefix", "")}, comparable):
             return "unchanged"
         glue.update_crawler(**wanted)
         return "updated"

@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from athena_queries.named import register_named_queries
-from crawler.ensure import ensure_classifier, ensure_crawler, ensure_database
+from crawler.ensure import ensure_classifier, ensure_crawler, ensure_database, matches
 from deploy.config import DeployConfig
 from deploy.plan import (
     ARTIFACTS,
@@ -35,10 +35,6 @@ class Clients:
 
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def _subset_differs(wanted: dict[str, Any], current: dict[str, Any]) -> bool:
-    return any(current.get(key) != value for key, value in wanted.items())
 
 
 def upload_artifacts(s3: Any, config: DeployConfig, dist: Path) -> dict[str, str]:
@@ -73,7 +69,7 @@ def ensure_glue_job(glue: Any, config: DeployConfig) -> str:
             raise
         glue.create_job(Name=config.job_name, **wanted)
         return "created"
-    if not _subset_differs(wanted, current):
+    if matches(current, wanted):
         return "unchanged"
     glue.update_job(JobName=config.job_name, JobUpdate=wanted)
     return "updated"
@@ -100,7 +96,7 @@ def ensure_lambda(lambda_: Any, config: DeployConfig, zip_bytes: bytes) -> str:
         lambda_.get_waiter("function_updated_v2").wait(FunctionName=config.function_name)
         action = "updated"
     configuration = {k: v for k, v in wanted.items() if k != "FunctionName"}
-    if _subset_differs(configuration, current):
+    if not matches(current, configuration):
         lambda_.update_function_configuration(FunctionName=config.function_name, **configuration)
         lambda_.get_waiter("function_updated_v2").wait(FunctionName=config.function_name)
         action = "updated"
@@ -119,7 +115,7 @@ def ensure_event_source_mapping(lambda_: Any, config: DeployConfig) -> str:
     # StartingPosition and the source cannot change on an existing mapping; the rest can.
     changeable = {k: v for k, v in wanted.items() if k not in {"EventSourceArn", "StartingPosition"}}
     comparable = {k: v for k, v in changeable.items() if k != "FunctionName"}
-    if not _subset_differs(comparable, current):
+    if matches(current, comparable):
         return "unchanged"
     lambda_.update_event_source_mapping(UUID=current["UUID"], **changeable)
     return "updated"

@@ -30,6 +30,7 @@ from crawler.ensure import (
     ensure_classifier,
     ensure_crawler,
     ensure_database,
+    matches,
     require_bucket,
     start_and_wait,
 )
@@ -313,3 +314,15 @@ def test_failed_athena_query_is_an_error() -> None:
         )
         with pytest.raises(named.AthenaError, match="query q1 FAILED: TABLE_NOT_FOUND"):
             named.run_query(athena, "SELECT 1", database="segmentdata", sleep=lambda s: None)
+
+
+def test_matches_ignores_what_aws_adds_and_json_reformatting() -> None:
+    wanted = {"Command": {"Name": "glueetl"}, "Configuration": '{"Version": 1.0, "Grouping": {"A": "B"}}'}
+    current = {
+        "Command": {"Name": "glueetl", "Runtime": "added-by-aws"},
+        "Configuration": '{"Grouping":{"A":"B"},"Version":1.0}',
+        "CreatedOn": "2026-11-23",
+    }
+    assert matches(current, wanted)
+    assert not matches({**current, "Command": {"Name": "pythonshell"}}, wanted)
+    assert not matches({"Command": {"Name": "glueetl"}}, wanted)  # Configuration missing
