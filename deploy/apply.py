@@ -38,25 +38,31 @@ def _code(error: ClientError) -> str:
 
 
 def upload_artifacts(s3: Any, config: DeployConfig, dist: Path) -> dict[str, str]:
-    """Upload what changed (single-part ETag = MD5), so re-deploys of the same build touch nothing."""
+    """Upload what changed, so re-deploys of the same build touch nothing.
+
+    The content hash travels as object metadata: an ETag is only an MD5 for unencrypted single-part
+    uploads, so it cannot tell "same bytes" in a bucket with SSE-KMS.
+    """
     actions = {}
     for name in ARTIFACTS:
         path = dist / name
         if not path.is_file():
             raise FileNotFoundError(f"{path} is missing: run `make package` first")
         body = path.read_bytes()
+        digest = hashlib.sha256(body).hexdigest()
         key = f"{config.artifacts_prefix}/{name}"
         try:
-            etag = s3.head_object(Bucket=config.bucket, Key=key)["ETag"].strip('"')
+            stored = s3.head_object(Bucket=config.bucket, Key=key)["Metadata"].get("sha256")
+            exists = True
         except ClientError as error:
             if _code(error) not in {"404", "NoSuchKey", "NotFound"}:
                 raise
-            etag = None
-        if etag == hashlib.md5(body).hexdigest():
+            stored, exists = None, False
+        if stored == digest:
             actions[key] = "unchanged"
             continue
-        s3.put_object(Bucket=config.bucket, Key=key, Body=body)
-        actions[key] = "uploaded" if etag is None else "updated"
+        s3.put_object(Bucket=config.bucket, Key=key, Body=body, Metadata={"sha256": digest})
+        actions[key] = "updated" if exists else "uploaded"
     return actions
 
 

@@ -6,6 +6,7 @@ moto lacks a few Glue operations; tests/aws_gaps.py answers those in-process and
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
 from pathlib import Path
 
@@ -214,3 +215,18 @@ def test_report_location() -> None:
         glue_run.report_location({"--RUN_REPORT_PATH": "s3://b/r.json", "--S3_CSV_OUTPUT_PATH": "x"})
         == "s3://b/r.json"
     )
+
+
+def test_only_changed_artifacts_are_uploaded_again(account, dist: Path, tmp_path: Path) -> None:
+    run_deploy(account["config"], dist, account)
+    rebuilt = tmp_path / "dist"
+    shutil.copytree(dist, rebuilt)
+    script = rebuilt / "segment_events_to_personalize.py"
+    script.write_text(script.read_text() + "\n# a change\n")
+    lines, _ = run_deploy(account["config"], rebuilt, account)
+    uploads = {name.rsplit("/", 1)[1]: action for resource, name, action in lines if resource == "s3 object"}
+    assert uploads == {
+        "segment_personalize.zip": "unchanged",
+        "segment_events_to_personalize.py": "updated",
+        "personalize_stream.zip": "unchanged",
+    }
