@@ -12,6 +12,7 @@ import json
 import sys
 from pathlib import Path
 
+from crawler.definition import SpecError
 from deploy.config import DEFAULT_PATH, ConfigError, DeployConfig, load_config
 from deploy.plan import DIST, plan
 
@@ -39,11 +40,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config)
-    except ConfigError as error:
+        # Building every request first catches values AWS would refuse (e.g. a malformed role ARN)
+        # before anything is uploaded or created.
+        steps = plan(config)
+    except (ConfigError, SpecError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.dry_run:
-        for step in plan(config):
+        for step in steps:
             print(f"{step.resource}: {step.name}")
             print("  " + json.dumps(step.request, indent=2, sort_keys=True).replace("\n", "\n  "))
         print(f"(dry run: nothing was called; region {config.region})")

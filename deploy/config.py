@@ -7,11 +7,12 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 DEFAULT_PATH = Path(__file__).with_name("deploy.toml")
 PLACEHOLDER = "CHANGE-ME"
 ENV_PREFIX = "SP_"
+T = TypeVar("T")
 
 
 class ConfigError(Exception):
@@ -65,7 +66,8 @@ def _coerce(name: str, kind: Any, value: Any) -> Any:
     return str(value)
 
 
-def load_config(path: Path = DEFAULT_PATH, env: Mapping[str, str] = os.environ) -> DeployConfig:
+def _values(path: Path, env: Mapping[str, str], known: set[str]) -> tuple[dict[str, Any], list[str]]:
+    """The file's keys (its sections are only for reading), then SP_* from the environment on top."""
     try:
         document = tomllib.loads(path.read_text())
     except FileNotFoundError:
@@ -75,12 +77,17 @@ def load_config(path: Path = DEFAULT_PATH, env: Mapping[str, str] = os.environ) 
     values: dict[str, Any] = {}
     for section in document.values():
         values.update(section if isinstance(section, dict) else {})
-    known = {f.name: f for f in fields(DeployConfig)}
-    unknown = sorted(set(values) - set(known))
-    problems = [f"unknown key {k!r} in {path.name}" for k in unknown]
+    every_key = {f.name for f in fields(DeployConfig)}
+    problems = [f"unknown key {k!r} in {path.name}" for k in sorted(set(values) - every_key)]
     for name in known:
         if ENV_PREFIX + name.upper() in env:
             values[name] = env[ENV_PREFIX + name.upper()]
+    return values, problems
+
+
+def _parse(cls: type[T], path: Path, env: Mapping[str, str]) -> T:
+    known = {f.name: f for f in fields(cls)}  # type: ignore[arg-type]
+    values, problems = _values(path, env, set(known))
     parsed: dict[str, Any] = {}
     for name, spec in known.items():
         if name not in values:
@@ -98,4 +105,21 @@ def load_config(path: Path = DEFAULT_PATH, env: Mapping[str, str] = os.environ) 
             )
     if problems:
         raise ConfigError("deployment config incomplete:\n  " + "\n  ".join(problems))
-    return DeployConfig(**parsed)
+    return cls(**parsed)
+
+
+def load_config(path: Path = DEFAULT_PATH, env: Mapping[str, str] = os.environ) -> DeployConfig:
+    return _parse(DeployConfig, path, env)
+
+
+@dataclass(frozen=True)
+class JobTarget:
+    """What `glue-run` needs: starting a run of a deployed job needs none of the Lambda's settings."""
+
+    region: str
+    job_name: str
+    endpoint_url: str = ""
+
+
+def load_job_target(path: Path = DEFAULT_PATH, env: Mapping[str, str] = os.environ) -> JobTarget:
+    return _parse(JobTarget, path, env)

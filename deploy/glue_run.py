@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from deploy.config import DEFAULT_PATH, ConfigError, load_config
+from deploy.config import DEFAULT_PATH, ConfigError, load_job_target
 
 TERMINAL = {"SUCCEEDED", "FAILED", "ERROR", "TIMEOUT", "STOPPED", "EXPIRED"}
 
@@ -23,6 +23,17 @@ def report_location(arguments: dict[str, str]) -> str | None:
         return arguments["--RUN_REPORT_PATH"]
     output = arguments.get("--S3_CSV_OUTPUT_PATH")
     return output.rstrip("/") + ".report.json" if output else None
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, str]:
+    """KEY=VALUE (or --KEY=VALUE) -> {"--KEY": VALUE}, the form Glue's Arguments take."""
+    overrides = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip("-"):
+            raise ValueError(f"--arg takes KEY=VALUE, got {pair!r}")
+        overrides["--" + key.lstrip("-")] = value
+    return overrides
 
 
 def follow(
@@ -48,18 +59,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.glue_run", description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=DEFAULT_PATH)
     parser.add_argument(
-        "--arg", action="append", default=[], metavar="--KEY=VALUE", help="override a job argument"
+        "--arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a job argument for this run, e.g. --arg SINGLE_FILE=true (repeatable)",
     )
     parser.add_argument("--poll-seconds", type=float, default=15.0)
     args = parser.parse_args(argv)
     try:
-        config = load_config(args.config)
-        overrides = dict(a.split("=", 1) for a in args.arg)
-    except ConfigError as error:
+        config = load_job_target(args.config)
+        overrides = parse_overrides(args.arg)
+    except (ConfigError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
-    except ValueError:
-        print("error: --arg takes --KEY=VALUE", file=sys.stderr)
         return 2
 
     import boto3
@@ -67,11 +79,21 @@ def main(argv: list[str] | None = None) -> int:
 
     glue = boto3.client("glue", region_name=config.region, endpoint_url=config.endpoint_url or None)
     try:
-        defaults = glue.get_job(JobName=config.job_name)["Job"].get("DefaultArguments", {})
+        try:
+            defaults = glue.get_job(JobName=config.job_name)["Job"].get("DefaultArguments", {})
+        except glue.exceptions.EntityNotFoundException:
+            print(
+                f"error: no Glue job {config.job_name!r} in {config.region}: run make deploy first",
+                file=sys.stderr,
+            )
+            return 1
         run_id = glue.start_job_run(JobName=config.job_name, Arguments=overrides)["JobRunId"]
         run = follow(glue, config.job_name, run_id, poll_seconds=args.poll_seconds)
-    except (ClientError, BotoCoreError) as error:
+    except ClientError as error:
         print(f"error: AWS refused the call: {error}", file=sys.stderr)
+        return 1
+    except BotoCoreError as error:  # no credentials, no network
+        print(f"error: {error}", file=sys.stderr)
         return 1
     location = report_location({**defaults, **overrides})
     if run["JobRunState"] != "SUCCEEDED":

@@ -8,9 +8,13 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import boto3
+from botocore.exceptions import EndpointConnectionError
 from segment_personalize.sample_data import write_segment_logs
 
 
@@ -21,6 +25,21 @@ def upload_folder(s3, folder: Path, bucket: str, prefix: str) -> int:
     return len(files)
 
 
+def wait_until_up(
+    s3: Any, timeout_seconds: float = 300.0, sleep: Callable[[float], None] = time.sleep
+) -> None:
+    """The local S3 pip-installs moto when its container starts: wait for it rather than fail."""
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        try:
+            s3.list_buckets()
+            return
+        except EndpointConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            sleep(2.0)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--endpoint-url", required=True)
@@ -29,6 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=20000)
     args = parser.parse_args(argv)
     s3 = boto3.client("s3", endpoint_url=args.endpoint_url, region_name="us-east-1")
+    try:
+        wait_until_up(s3)
+    except EndpointConnectionError:
+        print(f"error: no S3 answers at {args.endpoint_url}", file=sys.stderr)
+        return 2
     s3.create_bucket(Bucket=args.bucket)
     with tempfile.TemporaryDirectory() as tmp:
         write_segment_logs(Path(tmp), args.events)

@@ -37,6 +37,7 @@ def write_zip(target: Path, members: dict[str, Path]) -> Path:
         for name in sorted(members):
             info = zipfile.ZipInfo(name, date_time=EPOCH)
             info.external_attr = FILE_MODE
+            info.create_system = 3  # Unix, wherever the build runs: the mode above is a Unix mode
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, members[name].read_bytes(), compresslevel=9)
     return target

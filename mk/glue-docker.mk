@@ -8,9 +8,11 @@ glue-docker-check:
 	@command -v $(COMPOSE) >/dev/null || { echo "error: '$(COMPOSE)' is not on PATH (apt-get install docker-compose, or COMPOSE='docker compose')"; exit 2; }
 
 ## glue-docker-run - run the job with spark-submit in the Glue image, against moto S3 over s3a://
+# Not `up --abort-on-container-exit`: that would stop everything as soon as the seed step completes.
 glue-docker-run: glue-docker-check
-	$(COMPOSE) up --abort-on-container-exit --exit-code-from glue-job s3 seed glue-job
-	$(COMPOSE) down
+	$(COMPOSE) up -d s3
+	status=0; { $(COMPOSE) run --rm --no-deps seed && $(COMPOSE) run --rm --no-deps glue-job; } || status=$$?; \
+	  $(COMPOSE) down; exit $$status
 
 ## glue-docker-test - run the test suite inside the Glue image
 glue-docker-test: glue-docker-check

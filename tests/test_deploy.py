@@ -189,8 +189,15 @@ def test_glue_run_follows_to_success_on_moto(account, dist: Path, capsys: pytest
     run_deploy(account["config"], dist, account)
     assert glue_run.main(["--config", str(account["config"]), "--poll-seconds", "0.1"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[-2].endswith(": SUCCEEDED")
-    assert out[-1] == f"run report: s3://{account['values']['bucket']}/transformed/interactions.report.json"
+    # moto's job runs progress "immediately": the first get_job_run already says SUCCEEDED. The
+    # STARTING -> RUNNING -> FAILED path is test_follow_reports_state_changes_and_failure's.
+    state_line, report_line = out
+    assert state_line.startswith(f"{account['values']['job_name']} jr_") and state_line.endswith(
+        ": SUCCEEDED"
+    )
+    assert (
+        report_line == f"run report: s3://{account['values']['bucket']}/transformed/interactions.report.json"
+    )
 
 
 def test_follow_reports_state_changes_and_failure() -> None:
@@ -230,3 +237,92 @@ def test_only_changed_artifacts_are_uploaded_again(account, dist: Path, tmp_path
         "segment_events_to_personalize.py": "updated",
         "personalize_stream.zip": "unchanged",
     }
+
+
+def test_seeding_waits_for_the_local_s3_to_answer() -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    from deploy.local_s3 import wait_until_up
+
+    class StartingS3:
+        calls = 0
+
+        def list_buckets(self) -> dict:
+            self.calls += 1
+            if self.calls < 3:
+                raise EndpointConnectionError(endpoint_url="http://s3:5000")
+            return {"Buckets": []}
+
+    s3 = StartingS3()
+    wait_until_up(s3, sleep=lambda s: None)
+    assert s3.calls == 3
+
+
+def test_a_value_aws_would_refuse_stops_before_any_call(
+    account, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = write_config(tmp_path / "bad.toml", **{**account["values"], "glue_role_arn": "my-glue-role"})
+    assert deploy_cli.main(["--config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: the crawler role must be an IAM role ARN") and "Traceback" not in err
+    objects = boto3.client("s3", endpoint_url=account["values"]["endpoint_url"]).list_objects_v2(
+        Bucket=account["values"]["bucket"]
+    )
+    assert objects["KeyCount"] == 0
+
+
+def test_glue_run_needs_only_the_job_and_passes_overrides(
+    account, dist: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_deploy(account["config"], dist, account)
+    values = account["values"]
+    # Only what a run needs: the Lambda's settings may still be placeholders.
+    minimal = write_config(
+        tmp_path / "run.toml",
+        region="us-east-1",
+        job_name=values["job_name"],
+        endpoint_url=values["endpoint_url"],
+        tracking_id="CHANGE-ME",
+    )
+    argv = ["--config", str(minimal), "--poll-seconds", "0.1", "--arg", "RUN_REPORT_PATH=s3://b/r.json"]
+    assert glue_run.main(argv) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "run report: s3://b/r.json"
+    glue = boto3.client("glue", endpoint_url=values["endpoint_url"])
+    (run,) = glue.get_job_runs(JobName=values["job_name"])["JobRuns"]
+    # moto folds the job's DefaultArguments into the run's Arguments; the override is among them.
+    assert run["Arguments"]["--RUN_REPORT_PATH"] == "s3://b/r.json"
+
+
+def test_glue_run_on_a_job_never_deployed(
+    aws_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path / "run.toml", region="us-east-1", job_name="nope", endpoint_url=aws_env)
+    assert glue_run.main(["--config", str(config)]) == 1
+    assert capsys.readouterr().err == "error: no Glue job 'nope' in us-east-1: run make deploy first\n"
+
+
+def test_parse_overrides() -> None:
+    assert glue_run.parse_overrides(["SINGLE_FILE=true", "--ITEM_ID_FIELD=product_id", "X=a=b"]) == {
+        "--SINGLE_FILE": "true",
+        "--ITEM_ID_FIELD": "product_id",
+        "--X": "a=b",
+    }
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        glue_run.parse_overrides(["SINGLE_FILE"])
+
+
+def test_glue_run_exits_1_with_the_error_message_on_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    glue = boto3.client("glue", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    config = write_config(tmp_path / "run.toml", region="us-east-1", job_name="j")
+    monkeypatch.setattr(boto3, "client", lambda *args, **kwargs: glue)
+    with Stubber(glue) as stub:
+        stub.add_response("get_job", {"Job": {"Name": "j", "DefaultArguments": {}}}, {"JobName": "j"})
+        stub.add_response("start_job_run", {"JobRunId": "jr_1"}, {"JobName": "j", "Arguments": {}})
+        failed = {"Id": "jr_1", "JobRunState": "FAILED", "ErrorMessage": "out of memory"}
+        stub.add_response("get_job_run", {"JobRun": failed}, {"JobName": "j", "RunId": "jr_1"})
+        assert glue_run.main(["--config", str(config)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "j jr_1: FAILED\n"
+    assert captured.err == "error: run jr_1 FAILED: out of memory\n"

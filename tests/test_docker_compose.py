@@ -49,3 +49,23 @@ def test_job_service_runs_the_job_script_on_s3a_against_local_s3() -> None:
         "service_completed_successfully",
     ):
         assert expected in config, expected
+
+
+@pytest.mark.skipif(
+    COMPOSE is None, reason="docker-compose is not installed (apt-get install docker-compose)"
+)
+def test_every_service_uses_the_glue_image() -> None:
+    """The Glue image is the only registry pull the setup relies on (the local S3 runs in it too)."""
+    result = subprocess.run(
+        [COMPOSE, "-f", str(ROOT / "docker-compose.yml"), "config"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    images = {
+        line.split(":", 1)[1].strip()
+        for line in result.stdout.splitlines()
+        if line.strip().startswith("image:")
+    }
+    assert images == {"public.ecr.aws/glue/aws-glue-libs:5"}
