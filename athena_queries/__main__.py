@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from athena_queries.output import FORMATS, render
-from athena_queries.saved import QueryError, get_query, load_queries
+from athena_queries.saved import QueryError, load_queries
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -51,14 +51,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "local":
             from athena_queries.local import run_local
 
-            sql = get_query(args.query).render(args.database, args.table)
-            print(render(*run_local(sql, args.output, args.database, args.table), args.format))
+            columns, rows = run_local(args.query, args.output, database=args.database, table=args.table)
+            print(render(columns, rows, args.format))
             return 0
 
         import boto3
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from athena_queries.named import AthenaError, register_named_queries, run_query
+        from athena_queries.named import AthenaError, register_named_queries, run_saved_query
 
         athena = boto3.client("athena", endpoint_url=args.endpoint_url)
         try:
@@ -68,22 +68,29 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 for name, action in actions.items():
                     print(f"named query {name}: {action}")
+                stale = [name for name, action in actions.items() if action.startswith("stale")]
+                if stale:
+                    print(
+                        f"error: {len(stale)} named queries keep their old text: {', '.join(stale)}",
+                        file=sys.stderr,
+                    )
+                    return 1
                 return 0
-            sql = get_query(args.query).render(args.database, args.table)
-            columns, rows = run_query(
+            run_saved_query(
                 athena,
-                sql,
+                args.query,
                 database=args.database,
+                table=args.table,
                 workgroup=args.workgroup,
                 output_location=args.output_location,
+                fmt=args.format,
             )
-            print(render(columns, rows, args.format))
             return 0
         except AthenaError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
         except (ClientError, BotoCoreError) as error:
-            print(f"error: AWS refused the call: {error}", file=sys.stderr)
+            print(f"error: AWS refused the call: {str(error).splitlines()[0]}", file=sys.stderr)
             return 1
     except QueryError as error:
         print(f"error: {error}", file=sys.stderr)

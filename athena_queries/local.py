@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 import sqlglot
 
-from athena_queries.saved import IDENTIFIER, QueryError
+from athena_queries.saved import IDENTIFIER, QueryError, get_query
 from athena_queries.traps import check_portable
 
 # The catalog's schema (crawler/definition.py): the CSV header names, lowercased as Athena shows them.
@@ -56,12 +56,41 @@ def connect(output_dir: Path, database: str = "segmentdata", table: str = "inter
     return connection
 
 
-def run_local(athena_sql: str, output_dir: Path, database: str = "segmentdata", table: str = "interactions"):
-    """Athena SQL -> (column names, rows), on the CSV files in ``output_dir``."""
+def with_athena_timestamps(connection: Any, duckdb_sql: str) -> str:
+    """Render timestamp-with-time-zone results as Athena prints them ("2019-02-17 23:59:59.000 UTC").
+
+    from_unixtime() is a TIMESTAMPTZ in DuckDB, which Python can only receive with pytz installed; as
+    text it needs nothing, and the text is Athena's.
+    """
+    columns = connection.execute(f"DESCRIBE {duckdb_sql}").fetchall()
+    zoned = [name for name, kind, *_ in columns if kind == "TIMESTAMP WITH TIME ZONE"]
+    if not zoned:
+        return duckdb_sql
+    quoted = ['"' + name.replace('"', '""') + '"' for name in zoned]
+    replaced = ", ".join(f"strftime({q}, '%Y-%m-%d %H:%M:%S.%g UTC') AS {q}" for q in quoted)
+    return f"SELECT * REPLACE ({replaced}) FROM ({duckdb_sql})"
+
+
+def resolve(query: str, database: str, table: str) -> str:
+    """A saved query's name (rendered for ``database``.``table``), or Athena SQL as it is."""
+    if IDENTIFIER.fullmatch(query):
+        return get_query(query).render(database, table)
+    return query
+
+
+def run_local(
+    query: str,
+    output_dir: Path | str,
+    *,
+    database: str = "segmentdata",
+    table: str = "interactions",
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """A saved query's name or Athena SQL -> (column names, rows), on the CSV files in ``output_dir``."""
+    athena_sql = resolve(query, database, table)
     check_portable(athena_sql)
-    connection = connect(output_dir, database, table)
+    connection = connect(Path(output_dir), database, table)
     try:
-        cursor = connection.execute(to_duckdb(athena_sql))
+        cursor = connection.execute(with_athena_timestamps(connection, to_duckdb(athena_sql)))
         return [d[0] for d in cursor.description], cursor.fetchall()
     except duckdb.Error as error:
         raise QueryError(f"DuckDB could not run the query: {str(error).splitlines()[0]}") from None

@@ -22,8 +22,9 @@ SELECT
   users,
   users_with_2_plus,
   items,
-  date(from_unixtime(first_ts)) AS first_day,
-  date(from_unixtime(last_ts)) AS last_day,
+  -- ISO 8601 in UTC; date_format (not to_iso8601 / format_datetime) is the form DuckDB also runs.
+  date_format(from_unixtime(first_ts), '%Y-%m-%dT%H:%i:%sZ') AS first_interaction,
+  date_format(from_unixtime(last_ts), '%Y-%m-%dT%H:%i:%sZ') AS last_interaction,
   round(CAST(last_ts - first_ts AS double) / 86400, 1) AS span_days,
   interactions >= 1000 AS enough_interactions,
   users_with_2_plus >= 25 AS enough_active_users,

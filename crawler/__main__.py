@@ -21,6 +21,7 @@ from crawler.ensure import (
     ensure_crawler,
     ensure_database,
     require_bucket,
+    require_database,
     start_and_wait,
 )
 
@@ -39,6 +40,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-start", action="store_true", help="set up only; do not crawl")
     parser.add_argument("--ddl", action="store_true", help="print the equivalent CREATE TABLE and exit")
     parser.add_argument("--poll-seconds", type=float, default=10.0)
+    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for the crawl")
     parser.add_argument("--endpoint-url", default=None, help="AWS endpoint (e.g. a local moto server)")
     return parser.parse_args(argv)
 
@@ -61,12 +63,14 @@ def main(argv: list[str] | None = None) -> int:
         require_bucket(boto3.client("s3", endpoint_url=args.endpoint_url), spec.bucket)
         if args.create_database:
             print(f"database {spec.database}: {ensure_database(glue, spec.database)}")
+        else:
+            require_database(glue, spec.database)  # before creating anything, not halfway through
         print(f"classifier {spec.classifier_name}: {ensure_classifier(glue, spec)}")
         print(f"crawler {spec.crawler_name}: {ensure_crawler(glue, spec)}")
         if args.no_start:
             return 0
         started = datetime.now(UTC)
-        last = start_and_wait(glue, spec.crawler_name, poll_seconds=args.poll_seconds)
+        last = start_and_wait(glue, spec.crawler_name, poll_seconds=args.poll_seconds, timeout=args.timeout)
         print(f"crawl {last.get('Status', 'done')}; tables created or updated:")
         for table in crawled_tables(glue, spec, since=started) or [
             "(none: the schema was already up to date)"
@@ -77,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except (ClientError, BotoCoreError) as error:
-        print(f"error: AWS refused the call: {error}", file=sys.stderr)
+        print(f"error: AWS refused the call: {str(error).splitlines()[0]}", file=sys.stderr)
         return 1
 
 

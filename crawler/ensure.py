@@ -137,13 +137,15 @@ def start_and_wait(
     crawler_name: str,
     progress: Progress = print,
     poll_seconds: float = 10.0,
-    timeout_seconds: float = 1800.0,
+    timeout: float = 1800.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
     """Start the crawler (or join a crawl in progress) and wait for it; returns its LastCrawl."""
     try:
         glue.start_crawler(Name=crawler_name)
     except ClientError as error:
+        if _code(error) == "EntityNotFoundException":
+            raise CatalogError(f"crawler {crawler_name!r} does not exist (create it first)") from None
         if _code(error) != "CrawlerRunningException":
             raise
         progress(f"crawler {crawler_name}: already running, waiting for it")
@@ -161,8 +163,8 @@ def start_and_wait(
                     f"{last.get('ErrorMessage', 'no message')}"
                 )
             return last
-        if waited >= timeout_seconds:
-            raise CatalogError(f"crawler {crawler_name} still {state} after {timeout_seconds:.0f} s")
+        if waited >= timeout:
+            raise CatalogError(f"crawler {crawler_name} still {state} after {timeout:g} s")
         sleep(poll_seconds)
         waited += poll_seconds
 

@@ -14,6 +14,7 @@ run-followups: readiness-local
 query-local: $(SETUP_STAMP)
 	$(PY) -m athena_queries local $(QUERY) --output $(OUTPUT) --format $(FORMAT) --database $(DATABASE) --table $(TABLE)
 
+## readiness-local - is the job output (OUTPUT=dir) enough to train Personalize? (runs at the end of make run)
 readiness-local: $(SETUP_STAMP)
 	@echo "Personalize readiness (athena_queries/personalize_readiness.sql on $(OUTPUT), via DuckDB):"
 	@$(PY) -m athena_queries local personalize_readiness --output $(OUTPUT)
