@@ -11,34 +11,29 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = shutil.which("docker-compose")
 
-
-@pytest.mark.skipif(
+pytestmark = pytest.mark.skipif(
     COMPOSE is None, reason="docker-compose is not installed (apt-get install docker-compose)"
 )
-def test_compose_file_validates() -> None:
-    result = subprocess.run(
-        [COMPOSE, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
+
+
+def compose(*args: str) -> subprocess.CompletedProcess[str]:
+    assert COMPOSE is not None
+    return subprocess.run(
+        [COMPOSE, "-f", str(ROOT / "docker-compose.yml"), *args],
         capture_output=True,
         text=True,
         check=False,
         cwd=ROOT,
     )
+
+
+def test_compose_file_validates() -> None:
+    result = compose("config", "-q")
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.skipif(
-    COMPOSE is None, reason="docker-compose is not installed (apt-get install docker-compose)"
-)
 def test_job_service_runs_the_job_script_on_s3a_against_local_s3() -> None:
-    result = subprocess.run(
-        [COMPOSE, "-f", str(ROOT / "docker-compose.yml"), "config"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
-    config = " ".join(result.stdout.split())  # YAML folds long lines
-    assert "public.ecr.aws/glue/aws-glue-libs:5" in config
+    config = " ".join(compose("config").stdout.split())  # YAML folds long lines
     assert "/home/hadoop/workspace" in config
     for expected in (
         "spark-submit",
@@ -51,21 +46,11 @@ def test_job_service_runs_the_job_script_on_s3a_against_local_s3() -> None:
         assert expected in config, expected
 
 
-@pytest.mark.skipif(
-    COMPOSE is None, reason="docker-compose is not installed (apt-get install docker-compose)"
-)
 def test_every_service_uses_the_glue_image() -> None:
     """The Glue image is the only registry pull the setup relies on (the local S3 runs in it too)."""
-    result = subprocess.run(
-        [COMPOSE, "-f", str(ROOT / "docker-compose.yml"), "config"],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
     images = {
         line.split(":", 1)[1].strip()
-        for line in result.stdout.splitlines()
+        for line in compose("config").stdout.splitlines()
         if line.strip().startswith("image:")
     }
     assert images == {"public.ecr.aws/glue/aws-glue-libs:5"}
