@@ -28,17 +28,14 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
 from multiprocessing.connection import Connection
-from typing import Any
 
-import boto3
-from botocore.config import Config
 from personalize_stream.handler import process
 from personalize_stream.settings import StreamSettings
 from segment_personalize.rules import MappedEvent, MappingConfig, dedupe, map_line
 from segment_personalize.sample_data import generate_lines
 
 from stream_local.kinesis import lambda_record, partition_key
-from stream_local.sink import RecordingSink
+from stream_local.sink import RecordingSink, client_for
 
 TRACKING_ID = "bench-tracking-id"
 WORKSHOP_EVENTS = ["Product Added", "Order Completed", "Product Clicked"]
@@ -66,17 +63,6 @@ def sink_process(latency: float) -> Iterator[str]:
         process_.join(timeout=10)
 
 
-def client(url: str, pool: int) -> Any:
-    return boto3.client(
-        "personalize-events",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="bench",
-        aws_secret_access_key="bench",
-        config=Config(max_pool_connections=pool, retries={"mode": "standard", "total_max_attempts": 3}),
-    )
-
-
 def minimum_calls(batch_lines: list[str]) -> int:
     """Independent of the handler's planner: one session's events need ceil(n / 10) calls."""
     mapped = [
@@ -90,7 +76,7 @@ def minimum_calls(batch_lines: list[str]) -> int:
 
 def run_handler(records: list[dict], lines: list[str], url: str, batch_size: int, concurrency: int) -> dict:
     settings = StreamSettings(tracking_id=TRACKING_ID, max_concurrency=concurrency)
-    personalize = client(url, concurrency)
+    personalize = client_for(url, pool=concurrency)
     calls = events = floor = 0
     started = time.perf_counter()
     for start in range(0, len(records), batch_size):
@@ -107,7 +93,7 @@ def run_handler(records: list[dict], lines: list[str], url: str, batch_size: int
 
 
 def run_workshop(records: list[dict], url: str) -> dict:
-    personalize = client(url, 1)
+    personalize = client_for(url, pool=1)
     calls = 0
     started = time.perf_counter()
     for record in records:

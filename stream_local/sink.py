@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import boto3
+from botocore.config import Config
+
 # (request body, how many requests the sink had seen before this one) -> None to accept, or
 # (HTTP status, error code) to fail the request, e.g. (400, "InvalidInputException").
 Fault = Callable[[dict[str, Any], int], tuple[int, str] | None]
@@ -23,6 +26,20 @@ Fault = Callable[[dict[str, Any], int], tuple[int, str] | None]
 class Request:
     body: dict[str, Any]
     status: int
+
+
+def client_for(url: str, max_attempts: int = 3, pool: int = 10) -> Any:
+    """A real personalize-events client on ``url`` (a sink), with dummy credentials and botocore retries."""
+    return boto3.client(
+        "personalize-events",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(
+            max_pool_connections=pool, retries={"mode": "standard", "total_max_attempts": max_attempts}
+        ),
+    )
 
 
 class RecordingSink:

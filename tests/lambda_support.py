@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 from stream_local.kinesis import lambda_record
 
 TRACKING_ID = "11111111-2222-3333-4444-555555555555"
@@ -22,17 +19,6 @@ def kinesis_record(payload: str | dict[str, Any] | bytes, sequence_number: str) 
 def kinesis_event(payloads: list[Any]) -> list[dict[str, Any]]:
     """Records numbered 1..n (as strings of growing sequence numbers)."""
     return [kinesis_record(p, f"4959{n:020d}") for n, p in enumerate(payloads, start=1)]
-
-
-def sink_client(url: str, max_attempts: int = 3) -> Any:
-    return boto3.client(
-        "personalize-events",
-        endpoint_url=url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        config=Config(retries={"mode": "standard", "total_max_attempts": max_attempts}),
-    )
 
 
 def track(

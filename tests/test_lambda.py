@@ -17,8 +17,8 @@ from personalize_stream.handler import process
 from personalize_stream.settings import ConfigError, StreamSettings
 from segment_personalize.rules import MappingConfig
 
-from stream_local.sink import RecordingSink
-from tests.lambda_support import TRACKING_ID, kinesis_event, kinesis_record, sink_client, track
+from stream_local.sink import RecordingSink, client_for
+from tests.lambda_support import TRACKING_ID, kinesis_event, kinesis_record, track
 
 T0 = 1795168800  # 2026-11-20T10:00:00Z
 SETTINGS = StreamSettings(tracking_id=TRACKING_ID, max_concurrency=1)
@@ -33,7 +33,7 @@ def seq(n: int) -> str:
 
 
 def run(payloads: list[Any], sink: RecordingSink, settings: StreamSettings = SETTINGS, attempts: int = 3):
-    return process(kinesis_event(payloads), settings, sink_client(sink.url, attempts))
+    return process(kinesis_event(payloads), settings, client_for(sink.url, max_attempts=attempts))
 
 
 # --- configuration ---------------------------------------------------------------------------------
@@ -105,7 +105,7 @@ def test_exact_payloads_and_named_skips() -> None:
     records = kinesis_event(payloads)
     records.insert(1, {"kinesis": {"sequenceNumber": "bad", "data": "%%% not base64"}})
     with RecordingSink() as sink:
-        response, summary = process(records, SETTINGS, sink_client(sink.url))
+        response, summary = process(records, SETTINGS, client_for(sink.url))
     assert response == {"batchItemFailures": []}
     assert sink.accepted == [
         {
@@ -160,7 +160,7 @@ def test_event_without_message_id_gets_a_stable_id_from_its_sequence_number() ->
 
 
 def test_exact_parameters_with_stubber() -> None:
-    client = sink_client("http://127.0.0.1:9")  # never reached: the Stubber answers
+    client = client_for("http://127.0.0.1:9")  # never reached: the Stubber answers
     expected = {
         "trackingId": TRACKING_ID,
         "userId": "u1",
@@ -338,7 +338,7 @@ def test_logs_are_json_lines_with_counts_and_no_personal_data(
 def test_undecodable_record_shapes_are_skipped_not_raised() -> None:
     records = [{"kinesis": {"sequenceNumber": "1", "data": 5}}, {"nope": True}, kinesis_record(b"", "3")]
     with RecordingSink() as sink:
-        response, summary = process(records, SETTINGS, sink_client(sink.url))
+        response, summary = process(records, SETTINGS, client_for(sink.url))
     assert response == {"batchItemFailures": []}
     assert summary["skipped"] == {"blank_line": 1, "undecodable_record": 2}
     assert sink.requests == []

@@ -19,8 +19,8 @@ from pyspark.sql import SparkSession
 from segment_personalize.rules import DropReason, MappingConfig
 from segment_personalize.spark.transform import transform
 
-from stream_local.sink import RecordingSink
-from tests.lambda_support import TRACKING_ID, kinesis_event, sink_client
+from stream_local.sink import RecordingSink, client_for
+from tests.lambda_support import TRACKING_ID, kinesis_event
 from tests.strategies import segment_lines
 
 CONFIG = MappingConfig()
@@ -44,7 +44,7 @@ def test_batch_rows_equal_lambda_events(spark: SparkSession, sink: RecordingSink
 
     sink.requests.clear()
     settings_ = StreamSettings(tracking_id=TRACKING_ID, mapping=CONFIG, max_concurrency=2)
-    response, summary = process(kinesis_event(lines), settings_, sink_client(sink.url, max_attempts=1))
+    response, summary = process(kinesis_event(lines), settings_, client_for(sink.url, max_attempts=1))
     stream_rows = Counter(
         (body["userId"], event["itemId"], event["eventType"], event["sentAt"])
         for body in sink.accepted
