@@ -4,11 +4,8 @@ play (a crawl that finishes)."""
 
 from __future__ import annotations
 
-import re
-import uuid
 from datetime import UTC, datetime
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 
@@ -17,12 +14,10 @@ from athena_queries.__main__ import main as athena_main
 from athena_queries.saved import load_queries
 from crawler.__main__ import main as crawler_main
 from crawler.definition import (
-    COLUMN_TYPES,
     CrawlerSpec,
     SpecError,
     classifier_request,
     crawler_request,
-    table_ddl,
 )
 from crawler.ensure import (
     CatalogError,
@@ -34,27 +29,7 @@ from crawler.ensure import (
     require_bucket,
     start_and_wait,
 )
-
-ROLE = "arn:aws:iam::123456789012:role/segment-personalize-glue"
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:8]}"
-
-
-def client(service: str, endpoint: str):
-    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1")
-
-
-def offline(service: str):
-    return boto3.client(
-        service,
-        region_name="us-east-1",
-        aws_access_key_id="x",
-        aws_secret_access_key="x",
-        endpoint_url="http://127.0.0.1:9",
-    )
-
+from tests.aws_support import ROLE, client, offline, unique
 
 # --- definitions -------------------------------------------------------------------------------------
 
@@ -73,16 +48,6 @@ def test_classifier_types_ids_as_strings_and_timestamp_as_bigint() -> None:
     assert request["Header"] == ["USER_ID", "ITEM_ID", "EVENT_TYPE", "TIMESTAMP"]
     assert request["CustomDatatypes"] == ["STRING", "STRING", "STRING", "BIGINT"]
     assert (request["ContainsHeader"], request["Delimiter"], request["QuoteSymbol"]) == ("PRESENT", ",", '"')
-
-
-def test_ddl_makes_the_same_table_as_the_crawler() -> None:
-    spec = CrawlerSpec("s3://b-1/transformed/interactions/", ROLE)
-    ddl = table_ddl(spec)
-    columns = re.findall(r"^\s+`(\w+)` (\w+),?$", ddl, flags=re.MULTILINE)
-    assert columns == list(zip(["user_id", "item_id", "event_type", "timestamp"], COLUMN_TYPES, strict=True))
-    assert "CREATE EXTERNAL TABLE IF NOT EXISTS `segmentdata`.`interactions`" in ddl
-    assert "LOCATION 's3://b-1/transformed/interactions/'" in ddl
-    assert "'skip.header.line.count' = '1'" in ddl and "OpenCSVSerde" in ddl
 
 
 # --- against moto server -----------------------------------------------------------------------------
@@ -220,26 +185,13 @@ def test_failed_crawl_is_an_error() -> None:
     glue = offline("glue")
     with Stubber(glue) as stub:
         stub.add_client_error("start_crawler", "CrawlerRunningException")
-        stub.add_response(
-            "get_crawler",
-            {
-                "Crawler": {
-                    "Name": "c",
-                    "State": "READY",
-                    "LastCrawl": {"Status": "FAILED", "ErrorMessage": "no access"},
-                }
-            },
-        )
-        stub.add_response(
-            "get_crawler",
-            {
-                "Crawler": {
-                    "Name": "c",
-                    "State": "READY",
-                    "LastCrawl": {"Status": "FAILED", "ErrorMessage": "no access"},
-                }
-            },
-        )
+        failed = {
+            "Name": "c",
+            "State": "READY",
+            "LastCrawl": {"Status": "FAILED", "ErrorMessage": "no access"},
+        }
+        for _ in range(2):  # READY on the first poll is the previous crawl's state; the second is ours
+            stub.add_response("get_crawler", {"Crawler": failed})
         with pytest.raises(CatalogError, match="crawler c FAILED: no access"):
             start_and_wait(glue, "c", progress=lambda line: None, poll_seconds=1, sleep=lambda s: None)
 

@@ -12,12 +12,10 @@ import re
 import subprocess
 import sys
 import urllib.request
-import uuid
 from typing import Any
 
 import boto3
 import pytest
-from botocore.config import Config
 from botocore.stub import Stubber
 
 from athena_queries import named
@@ -27,16 +25,7 @@ from crawler import __main__ as crawler_cli
 from crawler.definition import CrawlerSpec, classifier_request, table_ddl
 from crawler.ensure import CatalogError, ensure_classifier, ensure_crawler, ensure_database, start_and_wait
 from tests.aws_gaps import fill_glue_gaps
-
-ROLE = "arn:aws:iam::123456789012:role/segment-personalize-glue"
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def client(service: str, endpoint: str, **config: Any):
-    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1", config=Config(**config))
+from tests.aws_support import ROLE, client, offline, unique
 
 
 def glue_with_gaps(endpoint: str, classifiers: dict[str, dict[str, Any]]):
@@ -49,7 +38,7 @@ def spec_for(bucket: str = "b-1", **overrides: Any) -> CrawlerSpec:
     return CrawlerSpec(
         f"s3://{bucket}/transformed/interactions/",
         ROLE,
-        database=unique("db").replace("-", "_"),
+        database=unique("db"),
         crawler_name=unique("crawler"),
         classifier_name=unique("classifier"),
         **overrides,
@@ -119,7 +108,7 @@ def test_missing_crawler_is_a_clear_error(aws_env: str) -> None:
 
 def test_role_glue_refuses_is_a_clear_error() -> None:
     # moto accepts any role; real Glue checks it can assume it at create time.
-    glue = boto3.client("glue", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    glue = offline("glue")
     spec = CrawlerSpec("s3://b-1/interactions/", ROLE)
     message = "Service is unable to assume provided role. Please verify role's TrustPolicy"
     with Stubber(glue) as stub:
@@ -150,7 +139,7 @@ def cli_on_moto(aws_env: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_cli_sets_up_then_reports_unchanged(cli_on_moto: str, capsys: pytest.CaptureFixture[str]) -> None:
-    bucket = unique("bucket")
+    bucket = unique("bucket", sep="-")
     client("s3", cli_on_moto).create_bucket(Bucket=bucket)
     spec = spec_for(bucket)
     args = [
@@ -288,4 +277,6 @@ def test_ddl_columns_are_the_classifier_header_and_types() -> None:
         for name, kind in zip(classifier["Header"], classifier["CustomDatatypes"], strict=True)
     ]
     assert "'separatorChar' = ','" in ddl and "'quoteChar' = '\"'" in ddl
+    assert "CREATE EXTERNAL TABLE IF NOT EXISTS `segmentdata`.`interactions`" in ddl
     assert "LOCATION 's3://b-1/transformed/interactions/'" in ddl and "${" not in ddl
+    assert "'skip.header.line.count' = '1'" in ddl and "OpenCSVSerde" in ddl

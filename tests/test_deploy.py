@@ -21,6 +21,7 @@ from deploy.config import ConfigError, load_config
 from deploy.package import build_glue, build_lambda
 from deploy.plan import LAMBDA_HANDLER, plan
 from tests.aws_gaps import fill_glue_gaps
+from tests.aws_support import offline
 
 TRUST = {
     "Version": "2012-10-17",
@@ -201,7 +202,7 @@ def test_glue_run_follows_to_success_on_moto(account, dist: Path, capsys: pytest
 
 
 def test_follow_reports_state_changes_and_failure() -> None:
-    glue = boto3.client("glue", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    glue = offline("glue")
     seen: list[str] = []
     with Stubber(glue) as stub:
         for state in ("STARTING", "RUNNING", "RUNNING", "FAILED"):
@@ -314,7 +315,7 @@ def test_parse_overrides() -> None:
 def test_glue_run_exits_1_with_the_error_message_on_failure(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    glue = boto3.client("glue", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    glue = offline("glue")
     config = write_config(tmp_path / "run.toml", region="us-east-1", job_name="j")
     monkeypatch.setattr(boto3, "client", lambda *args, **kwargs: glue)
     with Stubber(glue) as stub:
