@@ -22,7 +22,7 @@ class CatalogError(Exception):
     """A one-line, actionable reason the catalog could not be set up."""
 
 
-def _code(error: ClientError) -> str:
+def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
@@ -31,7 +31,7 @@ def ensure_database(glue: Any, database: str) -> str:
         glue.get_database(Name=database)
         return "unchanged"
     except ClientError as error:
-        if _code(error) != "EntityNotFoundException":
+        if error_code(error) != "EntityNotFoundException":
             raise
     glue.create_database(
         DatabaseInput={
@@ -46,7 +46,7 @@ def require_database(glue: Any, database: str) -> None:
     try:
         glue.get_database(Name=database)
     except ClientError as error:
-        if _code(error) == "EntityNotFoundException":
+        if error_code(error) == "EntityNotFoundException":
             raise CatalogError(
                 f"Glue database {database!r} does not exist (create it, or pass --create-database)"
             ) from None
@@ -57,11 +57,11 @@ def require_bucket(s3: Any, bucket: str) -> None:
     try:
         s3.head_bucket(Bucket=bucket)
     except ClientError as error:
-        if _code(error) in {"404", "NoSuchBucket", "NotFound"}:
+        if error_code(error) in {"404", "NoSuchBucket", "NotFound"}:
             raise CatalogError(
                 f"S3 bucket {bucket!r} does not exist: the crawler target must be the job's output"
             ) from None
-        if _code(error) in {"403", "AccessDenied"}:
+        if error_code(error) in {"403", "AccessDenied"}:
             raise CatalogError(f"no access to S3 bucket {bucket!r}: check the credentials in use") from None
         raise
 
@@ -89,7 +89,7 @@ def ensure_classifier(glue: Any, spec: CrawlerSpec) -> str:
     try:
         current = glue.get_classifier(Name=spec.classifier_name)["Classifier"].get("CsvClassifier")
     except ClientError as error:
-        if _code(error) != "EntityNotFoundException":
+        if error_code(error) != "EntityNotFoundException":
             raise
         glue.create_classifier(CsvClassifier=wanted)
         return "created"
@@ -105,9 +105,9 @@ def ensure_classifier(glue: Any, spec: CrawlerSpec) -> str:
 
 def _crawler_error(error: ClientError, spec: CrawlerSpec) -> CatalogError | None:
     message = str(error.response.get("Error", {}).get("Message", ""))
-    if _code(error) in {"AccessDeniedException", "InvalidInputException"} and "role" in message.lower():
+    if error_code(error) in {"AccessDeniedException", "InvalidInputException"} and "role" in message.lower():
         return CatalogError(f"Glue cannot use role {spec.role_arn}: {message}")
-    if _code(error) == "EntityNotFoundException":
+    if error_code(error) == "EntityNotFoundException":
         return CatalogError(f"crawler setup refers to something missing: {message}")
     return None
 
@@ -119,7 +119,7 @@ def ensure_crawler(glue: Any, spec: CrawlerSpec) -> str:
         try:
             current = glue.get_crawler(Name=spec.crawler_name)["Crawler"]
         except ClientError as error:
-            if _code(error) != "EntityNotFoundException":
+            if error_code(error) != "EntityNotFoundException":
                 raise
             glue.create_crawler(**wanted)
             return "created"
@@ -144,9 +144,9 @@ def start_and_wait(
     try:
         glue.start_crawler(Name=crawler_name)
     except ClientError as error:
-        if _code(error) == "EntityNotFoundException":
+        if error_code(error) == "EntityNotFoundException":
             raise CatalogError(f"crawler {crawler_name!r} does not exist (create it first)") from None
-        if _code(error) != "CrawlerRunningException":
+        if error_code(error) != "CrawlerRunningException":
             raise
         progress(f"crawler {crawler_name}: already running, waiting for it")
     waited, state = 0.0, None

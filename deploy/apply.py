@@ -12,7 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from athena_queries.named import register_named_queries
-from crawler.ensure import ensure_classifier, ensure_crawler, ensure_database, matches
+from crawler.ensure import ensure_classifier, ensure_crawler, ensure_database, error_code, matches
 from deploy.config import DeployConfig
 from deploy.plan import (
     ARTIFACTS,
@@ -33,10 +33,6 @@ class Clients:
     lambda_: Any
 
 
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
 def upload_artifacts(s3: Any, config: DeployConfig, dist: Path) -> dict[str, str]:
     """Upload what changed, so re-deploys of the same build touch nothing.
 
@@ -55,7 +51,7 @@ def upload_artifacts(s3: Any, config: DeployConfig, dist: Path) -> dict[str, str
             stored = s3.head_object(Bucket=config.bucket, Key=key)["Metadata"].get("sha256")
             exists = True
         except ClientError as error:
-            if _code(error) not in {"404", "NoSuchKey", "NotFound"}:
+            if error_code(error) not in {"404", "NoSuchKey", "NotFound"}:
                 raise
             stored, exists = None, False
         if stored == digest:
@@ -71,7 +67,7 @@ def ensure_glue_job(glue: Any, config: DeployConfig) -> str:
     try:
         current = glue.get_job(JobName=config.job_name)["Job"]
     except ClientError as error:
-        if _code(error) != "EntityNotFoundException":
+        if error_code(error) != "EntityNotFoundException":
             raise
         glue.create_job(Name=config.job_name, **wanted)
         return "created"
@@ -90,7 +86,7 @@ def ensure_lambda(lambda_: Any, config: DeployConfig, zip_bytes: bytes) -> str:
     try:
         current = lambda_.get_function(FunctionName=config.function_name)["Configuration"]
     except ClientError as error:
-        if _code(error) != "ResourceNotFoundException":
+        if error_code(error) != "ResourceNotFoundException":
             raise
         lambda_.create_function(**wanted, Code={"ZipFile": zip_bytes}, Publish=False)
         lambda_.get_waiter("function_active_v2").wait(FunctionName=config.function_name)
