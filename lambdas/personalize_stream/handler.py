@@ -14,6 +14,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from segment_personalize.rules import DropReason
 
 from .batching import plan_calls, unique_events
 from .logs import log
@@ -22,7 +23,7 @@ from .sender import log_outcomes, send_all
 from .settings import StreamSettings
 
 # Reasons that are ordinary filtering rather than bad data; logged at a lower level.
-FILTERED = frozenset({"not_track", "unsupported_event"})
+FILTERED = frozenset({DropReason.NOT_TRACK, DropReason.UNSUPPORTED_EVENT})
 
 
 @cache
