@@ -130,6 +130,8 @@ CASES: list[tuple[str, str, Any]] = [
     ("space separator", track(timestamp="2019-02-25 15:55:05Z"), "invalid_timestamp"),
     ("hour 24", track(timestamp="2019-02-25T24:00:00Z"), "invalid_timestamp"),
     ("leap second", track(timestamp="2016-12-31T23:59:60Z"), "invalid_timestamp"),
+    ("offset at the limit", track(timestamp="2019-02-26T09:55:05+18:00"), kept()),
+    ("offset beyond +-18:00", track(timestamp="2019-02-26T09:56:05+18:01"), "invalid_timestamp"),
     ("ten fraction digits", track(timestamp="2019-02-25T15:55:05.1234567890Z"), "invalid_timestamp"),
     ("epoch number", track(timestamp=1551110105), "invalid_timestamp"),
     (

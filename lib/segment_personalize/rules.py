@@ -88,12 +88,13 @@ NON_SCALAR_TEXT_BODY = (
 # ISO-8601 date-time: 'T' separator, 0-9 fraction digits, 'Z' or +hh:mm/-hh:mm, no zone = UTC.
 # Groups: 1 = date, 2 = time to the second, 3 = zone (absent, 'Z' or offset). Field ranges are
 # checked here, so that only day-of-month overflow (Feb 30) is left for the calendar to reject;
-# second 60 is refused because Spark's make_timestamp and Python's datetime disagree on it.
+# second 60 is refused because Spark's make_timestamp and Python's datetime disagree on it. Offsets
+# stop at +-18:00, Java's ZoneOffset range (real zones span -12:00..+14:00): Spark cannot parse beyond.
 TIMESTAMP_BODY = (
     r"((?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01]))"
     r"T((?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9])"
     r"(?:\.[0-9]{1,9})?"
-    r"(Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?"
+    r"(Z|[+-](?:(?:0[0-9]|1[0-7]):[0-5][0-9]|18:00))?"
 )
 TIMESTAMP_GROUP_DATE, TIMESTAMP_GROUP_TIME, TIMESTAMP_GROUP_ZONE = 1, 2, 3
 
