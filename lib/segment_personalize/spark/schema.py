@@ -1,27 +1,51 @@
 """Read schemas, pruned to the fields the rules look at.
 
 Every leaf is a StringType on purpose: a StringType field accepts any JSON token (Spark renders it as
-text), so a field of an unexpected type can never turn a valid line into a corrupt record -- with
-Spark 3.5's partial results, a type mismatch anywhere would set ``_corrupt_record`` on the whole line.
-Nested objects (properties, products) are read as text too and parsed only for supported events.
+text), so an id or a timestamp of an unexpected type can never turn a valid line into a corrupt record
+-- with Spark 3.5's partial results, a type mismatch anywhere sets ``_corrupt_record`` on the whole line.
+
+Two shapes of the same fields:
+  * ``event_schema`` -- the read schema: properties and products as the objects and arrays Segment
+    sends, so a line is parsed once. A line where they have another shape (double-encoded JSON text,
+    a product that is not an object) does not fit it and comes out marked corrupt...
+  * ``text_event_schema`` -- ...and only those lines are parsed again with properties as text, which
+    accepts any shape; ``properties_schema`` and ``product_schema`` then read that text as the rules say.
 """
 
 from __future__ import annotations
 
-from pyspark.sql.types import StringType, StructField, StructType
+from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 
 from segment_personalize.rules import PRODUCTS_FIELD, TIMESTAMP_FIELDS, MappingConfig
 
 CORRUPT_RECORD = "_corrupt_record"
-TOP_LEVEL_FIELDS = ("type", "event", "userId", "anonymousId", "messageId", *TIMESTAMP_FIELDS, "properties")
+PROPERTIES_FIELD = "properties"
+SCALAR_FIELDS = ("type", "event", "userId", "anonymousId", "messageId", *TIMESTAMP_FIELDS)
 
 
 def _strings(names: tuple[str, ...]) -> StructType:
     return StructType([StructField(name, StringType()) for name in names])
 
 
-def event_schema() -> StructType:
-    return _strings((*TOP_LEVEL_FIELDS, CORRUPT_RECORD))
+def event_schema(config: MappingConfig) -> StructType:
+    item = config.item_id_field
+    properties = StructType(
+        [
+            StructField(item, StringType()),
+            StructField(PRODUCTS_FIELD, ArrayType(product_schema(config))),
+        ]
+    )
+    return StructType(
+        [
+            *_strings(SCALAR_FIELDS).fields,
+            StructField(PROPERTIES_FIELD, properties),
+            StructField(CORRUPT_RECORD, StringType()),
+        ]
+    )
+
+
+def text_event_schema() -> StructType:
+    return _strings((*SCALAR_FIELDS, PROPERTIES_FIELD, CORRUPT_RECORD))
 
 
 def properties_schema(config: MappingConfig) -> StructType:

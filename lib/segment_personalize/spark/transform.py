@@ -18,9 +18,12 @@ from segment_personalize import rules
 from segment_personalize.rules import CSV_HEADER, DropReason, MappingConfig, ProductSkip
 from segment_personalize.spark.schema import (
     CORRUPT_RECORD,
+    PROPERTIES_FIELD,
+    SCALAR_FIELDS,
     event_schema,
     product_schema,
     properties_schema,
+    text_event_schema,
 )
 
 LINE_COLUMN = "value"  # what spark.read.text produces
@@ -48,32 +51,41 @@ def _usable_id(text: Column) -> Column:
 
 
 def _epoch_seconds(text: Column) -> Column:
-    """rules.parse_timestamp: regex for the shape, Spark's calendar for the day-of-month check."""
-    pattern = rules.java_anchored(rules.TIMESTAMP_BODY)
-    zone = F.regexp_extract(text, pattern, rules.TIMESTAMP_GROUP_ZONE)
-    normalised = F.concat(
-        F.regexp_extract(text, pattern, rules.TIMESTAMP_GROUP_DATE),
-        F.lit(" "),
-        F.regexp_extract(text, pattern, rules.TIMESTAMP_GROUP_TIME),
-        F.when((zone == "") | (zone == "Z"), F.lit("+00:00")).otherwise(zone),
-    )
-    parsed = F.try_to_timestamp(normalised, F.lit("yyyy-MM-dd HH:mm:ssXXX"))
-    return F.when(text.rlike(pattern), parsed.cast("long"))
+    """rules.parse_timestamp: the rules' regex for the shape, then Spark's own ISO-8601 cast for the value.
+
+    Once the shape is checked, the cast reads exactly what the rule means (fraction ignored beyond the
+    microsecond, offset applied, Feb 30 -> null), and it costs a fraction of a second pattern-based
+    parse plus the regex group extractions it needed. A zone-less time gets a 'Z', so the session time
+    zone never matters.
+    """
+    zoned = (F.substring(text, -1, 1) == "Z") | F.substring(text, -6, 1).isin("+", "-")
+    utc = F.when(zoned, text).otherwise(F.concat(text, F.lit("Z")))
+    return F.when(text.rlike(rules.java_anchored(rules.TIMESTAMP_BODY)), F.try_to_timestamp(utc).cast("long"))
 
 
 def _missing_or_invalid(problem: Column, missing: DropReason, invalid: DropReason) -> Column:
     return F.when(problem == "missing", F.lit(missing.value)).otherwise(F.lit(invalid.value))
 
 
-def _then(frame: DataFrame, **columns: Column) -> DataFrame:
-    """Add columns in a projection of their own.
+def _then(frame: DataFrame, done: tuple[str, ...] = (), **columns: Column) -> DataFrame:
+    """Add columns in a projection of their own, leaving out the ``done`` ones (read here for the last time).
 
     Each stage's expensive results (a JSON parse, a regex verdict) are read many times by the next
     stage, and Spark's CollapseProject refuses to inline a non-cheap expression that has more than one
     reader -- so a separate projection is what makes it evaluated once per row. Written as one select,
-    the reason column alone carried hundreds of copies of the line's from_json.
+    the reason column alone carried hundreds of copies of the line's from_json. The stages with
+    higher-order functions (transform, filter) run outside whole-stage codegen and copy every column
+    they carry into a new row: carrying the raw line and the parsed struct to the end cost a third of
+    the classification time, so each column is left out once nothing later reads it.
     """
-    return frame.select("*", *(column.alias(name) for name, column in columns.items()))
+    unknown = set(done) - set(frame.columns)
+    assert not unknown, f"no such columns: {unknown}"
+    kept = [name for name in frame.columns if name not in done]
+    return frame.select(*kept, *(column.alias(name) for name, column in columns.items()))
+
+
+def _field(name: str) -> Column:
+    return F.col(f"_f_{name}")
 
 
 def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
@@ -81,46 +93,73 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
     item = config.item_id_field
     options = rules.SPARK_JSON_OPTIONS | {"columnNameOfCorruptRecord": CORRUPT_RECORD}
     line = F.col(LINE_COLUMN)
-    frame = lines.select(
-        _matches(line, rules.BLANK_BODY).alias("_blank"),
-        F.from_json(line, event_schema(), options).alias("_e"),
-    )
-    event = F.col("_e")
+    frame = lines.select(line, F.from_json(line, event_schema(config), options).alias("_n"))
+    parsed = F.col("_n")
+    frame = _then(frame, _fits=parsed.isNotNull() & parsed[CORRUPT_RECORD].isNull())
+    fits = F.col("_fits")
+    # The few lines that do not fit the read schema (schema.py) are parsed again, with properties as text.
+    frame = _then(frame, _t=F.when(~fits, F.from_json(line, text_event_schema(), options)))
+    as_text = F.col("_t")
     frame = _then(
         frame,
-        _corrupt=event.isNull() | event[CORRUPT_RECORD].isNotNull(),
-        _track=event["type"].eqNullSafe(rules.TRACK_TYPE),
-        _supported=F.coalesce(event["event"].isin(list(config.supported_events)), F.lit(False)),
-        _user_problem=_id_problem(event["userId"]),
-        _raw_time=F.coalesce(*(event[name] for name in rules.TIMESTAMP_FIELDS)),
+        done=(LINE_COLUMN, "_n", "_t"),
+        _blank=~fits & _matches(line, rules.BLANK_BODY),
+        _corrupt=~fits & (as_text.isNull() | as_text[CORRUPT_RECORD].isNotNull()),
+        _read_props=F.when(fits, parsed[PROPERTIES_FIELD]),
+        _text_props=F.when(~fits, as_text[PROPERTIES_FIELD]),
+        **{f"_f_{name}": F.when(fits, parsed[name]).otherwise(as_text[name]) for name in SCALAR_FIELDS},
     )
-    # Only calls that can still be kept pay for parsing their properties and products.
+    frame = _then(
+        frame,
+        done=tuple(f"_f_{name}" for name in ("type", *rules.TIMESTAMP_FIELDS)),
+        _track=_field("type").eqNullSafe(rules.TRACK_TYPE),
+        _supported=F.coalesce(_field("event").isin(list(config.supported_events)), F.lit(False)),
+        _user_problem=_id_problem(_field("userId")),
+        _raw_time=F.coalesce(*(_field(name) for name in rules.TIMESTAMP_FIELDS)),
+    )
+    # Only calls that can still be kept pay for their items and their timestamp.
     candidate = ~F.col("_blank") & ~F.col("_corrupt") & F.col("_track") & F.col("_supported")
     candidate = candidate & F.col("_user_problem").isNull()
     frame = _then(
         frame,
+        done=("_text_props",),
         _props=F.when(
-            candidate, F.from_json(event["properties"], properties_schema(config), rules.SPARK_JSON_OPTIONS)
+            candidate & ~fits,
+            F.from_json("_text_props", properties_schema(config), rules.SPARK_JSON_OPTIONS),
         ),
     )
-    props = F.col("_props")
+    text_props, read_props = F.col("_props"), F.col("_read_props")
     frame = _then(
         frame,
-        _products=F.from_json(props[rules.PRODUCTS_FIELD], "array<string>", rules.SPARK_JSON_OPTIONS),
-        _top_problem=_id_problem(props[item]),
+        done=("_props",),
+        _top_item=F.when(candidate, F.when(fits, read_props[item]).otherwise(text_props[item])),
+        _text_products=F.from_json(
+            text_props[rules.PRODUCTS_FIELD], "array<string>", rules.SPARK_JSON_OPTIONS
+        ),
         _seconds=F.when(candidate, _epoch_seconds(F.col("_raw_time"))),
     )
     product_fields = product_schema(config)
     frame = _then(
         frame,
-        _product_items=F.transform(
-            "_products", lambda p: F.from_json(p, product_fields, rules.SPARK_JSON_OPTIONS)[item]
+        done=("_read_props", "_text_products", "_fits"),
+        _product_items=F.when(
+            candidate,
+            F.when(fits, F.transform(read_props[rules.PRODUCTS_FIELD], lambda p: p[item])).otherwise(
+                F.transform(
+                    "_text_products", lambda p: F.from_json(p, product_fields, rules.SPARK_JSON_OPTIONS)[item]
+                )
+            ),
         ),
     )
-    frame = _then(frame, _product_problems=F.transform("_product_items", _id_problem))
+    frame = _then(
+        frame,
+        _top_problem=_id_problem(F.col("_top_item")),
+        _product_problems=F.transform("_product_items", _id_problem),
+    )
     problems = F.col("_product_problems")
     frame = _then(
         frame,
+        done=("_product_problems",),
         _listed=F.filter(
             F.zip_with("_product_items", "_product_problems", lambda i, p: F.when(p.isNull(), i)),
             lambda i: i.isNotNull(),
@@ -130,7 +169,7 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
     )
     frame = _then(frame, _order_items=F.array_distinct("_listed"))
 
-    products, order_items = F.col("_products"), F.col("_order_items")
+    products, order_items = F.col("_product_items"), F.col("_order_items")
     user_problem, top_problem = F.col("_user_problem"), F.col("_top_problem")
     reason = (
         F.when(F.col("_blank"), F.lit(DropReason.BLANK_LINE.value))
@@ -163,12 +202,12 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
     kept = F.col(REASON).isNull()
     return frame.select(
         F.col(REASON),
-        F.when(kept, _usable_id(event["messageId"])).alias(MESSAGE_ID),
-        F.when(kept, _usable_id(event["anonymousId"])).alias(ANONYMOUS_ID),
-        F.when(kept, event["userId"]).alias(USER_ID),
-        F.when(kept, event["event"]).alias(EVENT_TYPE),
+        F.when(kept, _usable_id(_field("messageId"))).alias(MESSAGE_ID),
+        F.when(kept, _usable_id(_field("anonymousId"))).alias(ANONYMOUS_ID),
+        F.when(kept, _field("userId")).alias(USER_ID),
+        F.when(kept, _field("event")).alias(EVENT_TYPE),
         F.when(kept, F.col("_seconds")).alias(TIMESTAMP),
-        F.when(kept, F.coalesce(order_items, F.array(props[item]))).alias(ITEM_IDS),
+        F.when(kept, F.coalesce(order_items, F.array("_top_item"))).alias(ITEM_IDS),
         *(
             F.when(kept & products.isNotNull(), count).otherwise(0).alias(PRODUCT_SKIP_COLUMNS[skip])
             for skip, count in skips.items()
