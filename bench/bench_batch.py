@@ -9,6 +9,9 @@ Three contenders on the same generated Segment data, in the same SparkSession, e
   * job         -- segment_personalize.pipeline.run: the real job, report and read-back check included.
   * workshop    -- a port of the workshop's glue_etl.py to plain Spark: inferred schema, a count, a
                    Python row filter, another count, repartition(1), fixed-pattern timestamp parse.
+With --breakdown, also the job cut after each of its steps (each writing nothing, the last writing the
+CSV without the read-back and report), to show where the time over the floor goes. Contenders run in
+rounds (each once per round) so that a machine whose speed drifts slows all of them alike.
 Prints wall times, events/s and the ratios the project promises (job <= 0.10 x workshop, <= 1.2 x floor).
 """
 
@@ -21,15 +24,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from segment_personalize.job_config import JobConfig
 from segment_personalize.pipeline import listed_files_source, run
 from segment_personalize.rules import PRODUCTS_FIELD, SPARK_JSON_OPTIONS, MappingConfig
 from segment_personalize.sample_data import write_segment_logs
-from segment_personalize.spark.io import list_input_files, read_lines
+from segment_personalize.spark.io import list_input_files, read_lines, write_interactions
 from segment_personalize.spark.schema import CORRUPT_RECORD, PROPERTIES_FIELD, SCALAR_FIELDS, event_schema
 from segment_personalize.spark.session import local_spark_session
+from segment_personalize.spark.transform import classify, transform
 
 WORKSHOP_EVENTS = ["Product Added", "Order Completed", "Product Clicked"]
 
@@ -98,14 +102,46 @@ def workshop(spark: SparkSession, data: Path, out: Path) -> int:
     return total
 
 
-def timed(name: str, fn: Callable[[SparkSession, Path, Path], int], spark, data, out, repeat: int) -> float:
-    best = float("inf")
+def _noop(frame: DataFrame) -> None:
+    frame.write.format("noop").mode("overwrite").save()
+
+
+def _lines(spark: SparkSession, data: Path) -> DataFrame:
+    return read_lines(spark, list_input_files(spark, str(data)).data_files)
+
+
+# --breakdown: the job cut after each step, to show where its time over the floor goes.
+def parse_only(spark: SparkSession, data: Path, out: Path) -> None:
+    options = SPARK_JSON_OPTIONS | {"columnNameOfCorruptRecord": CORRUPT_RECORD}
+    _noop(_lines(spark, data).select(F.from_json("value", event_schema(MappingConfig()), options)))
+
+
+def classified(spark: SparkSession, data: Path, out: Path) -> None:
+    _noop(classify(_lines(spark, data), MappingConfig()))
+
+
+def deduplicated(spark: SparkSession, data: Path, out: Path) -> None:
+    _noop(transform(_lines(spark, data), MappingConfig()).interactions)
+
+
+def written(spark: SparkSession, data: Path, out: Path) -> None:
+    interactions = transform(_lines(spark, data), MappingConfig()).interactions
+    write_interactions(interactions, str(out / "breakdown"), single_file=False)
+
+
+Contender = Callable[[SparkSession, Path, Path], object]
+
+
+def timed_rounds(contenders: dict[str, Contender], spark, data, out, repeat: int) -> dict[str, float]:
+    """Best wall time of each; one run of every contender per round, so a drifting machine hits all alike."""
+    best = dict.fromkeys(contenders, float("inf"))
     for attempt in range(repeat):
-        start = time.perf_counter()
-        lines = fn(spark, data, out)
-        elapsed = time.perf_counter() - start
-        best = min(best, elapsed)
-        print(f"  {name:<11} run {attempt + 1}: {elapsed:7.1f} s  ({lines} lines)", file=sys.stderr)
+        for name, fn in contenders.items():
+            start = time.perf_counter()
+            fn(spark, data, out)
+            elapsed = time.perf_counter() - start
+            best[name] = min(best[name], elapsed)
+            print(f"  round {attempt + 1}  {name:<28} {elapsed:7.1f} s", file=sys.stderr)
     return best
 
 
@@ -117,6 +153,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=2, help="runs per contender; the best is reported")
     parser.add_argument("--workdir", type=Path, default=Path("build/bench"))
     parser.add_argument("--skip-workshop", action="store_true", help="leave out the slow workshop port")
+    parser.add_argument(
+        "--breakdown", action="store_true", help="also time the job cut after each of its steps"
+    )
     args = parser.parse_args(argv)
 
     data = args.workdir / f"segment-logs-{args.events}"
@@ -129,12 +168,17 @@ def main(argv: list[str] | None = None) -> None:
     size_mb = sum(p.stat().st_size for p in data.rglob("*.gz")) / 1e6
 
     job(spark, data, out)  # warm-up: JIT, file listing caches
-    results = {
-        "scan floor": timed("scan floor", scan_floor, spark, data, out, args.repeat),
-        "job": timed("job", job, spark, data, out, args.repeat),
-    }
+    contenders: dict[str, Contender] = {"scan floor": scan_floor, "job": job}
+    if args.breakdown:
+        contenders |= {
+            "job to the parse only": parse_only,
+            "job to classify": classified,
+            "job to de-duplicate + explode": deduplicated,
+            "job to the CSV write": written,
+        }
+    results = timed_rounds(contenders, spark, data, out, args.repeat)
     if not args.skip_workshop:
-        results["workshop"] = timed("workshop", workshop, spark, data, out, 1)
+        results |= timed_rounds({"workshop": workshop}, spark, data, out, 1)
     spark.stop()
 
     print(f"\n{args.events:,} Segment calls, {size_mb:.0f} MB gzipped, local[2], best of {args.repeat}")

@@ -88,6 +88,29 @@ def _field(name: str) -> Column:
     return F.col(f"_f_{name}")
 
 
+def _as_text(line: Column, config: MappingConfig, options: dict[str, str]) -> Column:
+    """The fields the rules read, from a line that does not fit the read schema (schema.py).
+
+    Such a line's properties or products are not shaped as objects and arrays (double-encoded JSON
+    text, a product that is not an object), so it is parsed with properties as text and the text is
+    read the way the rules say. These lines are rare, so the repeated parses below (one expression,
+    no staging) cost nothing in practice and keep the common path to a single parse.
+    """
+    item = config.item_id_field
+    event = F.from_json(line, text_event_schema(), options)
+    props = F.from_json(event[PROPERTIES_FIELD], properties_schema(config), rules.SPARK_JSON_OPTIONS)
+    products = F.from_json(props[rules.PRODUCTS_FIELD], "array<string>", rules.SPARK_JSON_OPTIONS)
+    product_fields = product_schema(config)
+    return F.struct(
+        (event.isNull() | event[CORRUPT_RECORD].isNotNull()).alias("corrupt"),
+        *(event[name].alias(name) for name in SCALAR_FIELDS),
+        props[item].alias("top_item"),
+        F.transform(products, lambda p: F.from_json(p, product_fields, rules.SPARK_JSON_OPTIONS)[item]).alias(
+            "product_items"
+        ),
+    )
+
+
 def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
     """One row per input line: drop_reason (null when kept) and the mapped fields of kept events."""
     item = config.item_id_field
@@ -95,92 +118,77 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
     line = F.col(LINE_COLUMN)
     frame = lines.select(line, F.from_json(line, event_schema(config), options).alias("_n"))
     parsed = F.col("_n")
-    frame = _then(frame, _fits=parsed.isNotNull() & parsed[CORRUPT_RECORD].isNull())
-    fits = F.col("_fits")
-    # The few lines that do not fit the read schema (schema.py) are parsed again, with properties as text.
-    frame = _then(frame, _t=F.when(~fits, F.from_json(line, text_event_schema(), options)))
-    as_text = F.col("_t")
+    fits = parsed.isNotNull() & parsed[CORRUPT_RECORD].isNull()
     frame = _then(
         frame,
-        done=(LINE_COLUMN, "_n", "_t"),
+        done=(LINE_COLUMN,),
+        _fits=fits,
         _blank=~fits & _matches(line, rules.BLANK_BODY),
-        _corrupt=~fits & (as_text.isNull() | as_text[CORRUPT_RECORD].isNotNull()),
-        _read_props=F.when(fits, parsed[PROPERTIES_FIELD]),
-        _text_props=F.when(~fits, as_text[PROPERTIES_FIELD]),
+        _t=F.when(~fits, _as_text(line, config, options)),
+    )
+    fits, as_text, read_props = F.col("_fits"), F.col("_t"), parsed[PROPERTIES_FIELD]
+    frame = _then(
+        frame,
+        done=("_n", "_t"),
+        _corrupt=~fits & as_text["corrupt"],
+        _top_item=F.when(fits, read_props[item]).otherwise(as_text["top_item"]),
+        # products[].<item> of an array of structs: a plain field extraction, no lambda needed.
+        _items=F.when(fits, read_props[rules.PRODUCTS_FIELD][item]).otherwise(as_text["product_items"]),
         **{f"_f_{name}": F.when(fits, parsed[name]).otherwise(as_text[name]) for name in SCALAR_FIELDS},
     )
     frame = _then(
         frame,
-        done=tuple(f"_f_{name}" for name in ("type", *rules.TIMESTAMP_FIELDS)),
-        _track=_field("type").eqNullSafe(rules.TRACK_TYPE),
-        _supported=F.coalesce(_field("event").isin(list(config.supported_events)), F.lit(False)),
+        done=("_f_type", "_fits"),
         _user_problem=_id_problem(_field("userId")),
         _raw_time=F.coalesce(*(_field(name) for name in rules.TIMESTAMP_FIELDS)),
-    )
-    # Only calls that can still be kept pay for their items and their timestamp.
-    candidate = ~F.col("_blank") & ~F.col("_corrupt") & F.col("_track") & F.col("_supported")
-    candidate = candidate & F.col("_user_problem").isNull()
-    frame = _then(
-        frame,
-        done=("_text_props",),
-        _props=F.when(
-            candidate & ~fits,
-            F.from_json("_text_props", properties_schema(config), rules.SPARK_JSON_OPTIONS),
+        _not_an_event=F.when(F.col("_blank"), F.lit(DropReason.BLANK_LINE.value))
+        .when(F.col("_corrupt"), F.lit(DropReason.CORRUPT_RECORD.value))
+        .when(~_field("type").eqNullSafe(rules.TRACK_TYPE), F.lit(DropReason.NOT_TRACK.value))
+        .when(
+            ~F.coalesce(_field("event").isin(list(config.supported_events)), F.lit(False)),
+            F.lit(DropReason.UNSUPPORTED_EVENT.value),
         ),
     )
-    text_props, read_props = F.col("_props"), F.col("_read_props")
+    user_problem = F.col("_user_problem")
+    time_fields = tuple(f"_f_{name}" for name in rules.TIMESTAMP_FIELDS)
+    # Drop reasons up to the user id: only the calls that pass them pay for items and timestamps.
     frame = _then(
         frame,
-        done=("_props",),
-        _top_item=F.when(candidate, F.when(fits, read_props[item]).otherwise(text_props[item])),
-        _text_products=F.from_json(
-            text_props[rules.PRODUCTS_FIELD], "array<string>", rules.SPARK_JSON_OPTIONS
-        ),
-        _seconds=F.when(candidate, _epoch_seconds(F.col("_raw_time"))),
-    )
-    product_fields = product_schema(config)
-    frame = _then(
-        frame,
-        done=("_read_props", "_text_products", "_fits"),
-        _product_items=F.when(
-            candidate,
-            F.when(fits, F.transform(read_props[rules.PRODUCTS_FIELD], lambda p: p[item])).otherwise(
-                F.transform(
-                    "_text_products", lambda p: F.from_json(p, product_fields, rules.SPARK_JSON_OPTIONS)[item]
-                )
+        done=("_blank", "_corrupt", "_not_an_event", "_user_problem", *time_fields),
+        _early=F.coalesce(
+            F.col("_not_an_event"),
+            F.when(
+                user_problem.isNotNull(),
+                _missing_or_invalid(user_problem, DropReason.MISSING_USER_ID, DropReason.INVALID_USER_ID),
             ),
         ),
     )
+    candidate = F.col("_early").isNull()
     frame = _then(
         frame,
-        _top_problem=_id_problem(F.col("_top_item")),
-        _product_problems=F.transform("_product_items", _id_problem),
+        done=("_items",),
+        _product_items=F.when(candidate, F.col("_items")),
+        _seconds=F.when(candidate, _epoch_seconds(F.col("_raw_time"))),
+        _top_problem=F.when(candidate, _id_problem(F.col("_top_item"))),
     )
-    problems = F.col("_product_problems")
+    # The one stage with lambdas (they run outside whole-stage codegen, so they share one projection).
+    items = F.col("_product_items")
     frame = _then(
         frame,
-        done=("_product_problems",),
-        _listed=F.filter(
-            F.zip_with("_product_items", "_product_problems", lambda i, p: F.when(p.isNull(), i)),
-            lambda i: i.isNotNull(),
-        ),
-        _n_missing=F.size(F.filter(problems, lambda p: p == "missing")),
-        _n_invalid=F.size(F.filter(problems, lambda p: p == "invalid")),
+        _listed=F.filter(items, lambda i: _id_problem(i).isNull()),
+        _n_missing=F.size(F.filter(items, lambda i: i.isNull() | _matches(i, rules.BLANK_BODY))),
     )
-    frame = _then(frame, _order_items=F.array_distinct("_listed"))
+    frame = _then(
+        frame,
+        _order_items=F.array_distinct("_listed"),
+        _n_invalid=F.size(items) - F.size("_listed") - F.col("_n_missing"),
+    )
 
     products, order_items = F.col("_product_items"), F.col("_order_items")
-    user_problem, top_problem = F.col("_user_problem"), F.col("_top_problem")
-    reason = (
-        F.when(F.col("_blank"), F.lit(DropReason.BLANK_LINE.value))
-        .when(F.col("_corrupt"), F.lit(DropReason.CORRUPT_RECORD.value))
-        .when(~F.col("_track"), F.lit(DropReason.NOT_TRACK.value))
-        .when(~F.col("_supported"), F.lit(DropReason.UNSUPPORTED_EVENT.value))
-        .when(
-            user_problem.isNotNull(),
-            _missing_or_invalid(user_problem, DropReason.MISSING_USER_ID, DropReason.INVALID_USER_ID),
-        )
-        .when(
+    top_problem = F.col("_top_problem")
+    reason = F.coalesce(
+        F.col("_early"),
+        F.when(
             products.isNotNull() & (F.size(order_items) == 0),
             F.when(F.col("_n_invalid") > 0, F.lit(DropReason.INVALID_ITEM_ID.value)).otherwise(
                 F.lit(DropReason.MISSING_ITEM_ID.value)
@@ -191,7 +199,7 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
             _missing_or_invalid(top_problem, DropReason.MISSING_ITEM_ID, DropReason.INVALID_ITEM_ID),
         )
         .when(F.col("_raw_time").isNull(), F.lit(DropReason.MISSING_TIMESTAMP.value))
-        .when(F.col("_seconds").isNull(), F.lit(DropReason.INVALID_TIMESTAMP.value))
+        .when(F.col("_seconds").isNull(), F.lit(DropReason.INVALID_TIMESTAMP.value)),
     )
     frame = _then(frame, **{REASON: reason})
     skips = {
