@@ -38,9 +38,13 @@ def _matches(column: Column, body: str) -> Column:
     return column.rlike(rules.java_anchored(body))
 
 
+def _id_missing(text: Column) -> Column:
+    return text.isNull() | _matches(text, rules.BLANK_BODY)
+
+
 def _id_problem(text: Column) -> Column:
     """'missing' / 'invalid' / null, as rules.classify_id decides it on Spark's text rendering."""
-    return F.when(text.isNull() | _matches(text, rules.BLANK_BODY), F.lit("missing")).when(
+    return F.when(_id_missing(text), F.lit("missing")).when(
         _matches(text, rules.NON_SCALAR_TEXT_BODY) | (F.char_length(text) > rules.MAX_ID_LENGTH),
         F.lit("invalid"),
     )
@@ -176,7 +180,7 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
     frame = _then(
         frame,
         _listed=F.filter(items, lambda i: _id_problem(i).isNull()),
-        _n_missing=F.size(F.filter(items, lambda i: i.isNull() | _matches(i, rules.BLANK_BODY))),
+        _n_missing=F.size(F.filter(items, _id_missing)),
     )
     frame = _then(
         frame,
