@@ -16,9 +16,11 @@ from __future__ import annotations
 
 from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 
-from segment_personalize.rules import PRODUCTS_FIELD, TIMESTAMP_FIELDS, MappingConfig
+from segment_personalize.rules import PRODUCTS_FIELD, SPARK_JSON_OPTIONS, TIMESTAMP_FIELDS, MappingConfig
 
 CORRUPT_RECORD = "_corrupt_record"
+# How a whole line is read: the rules' JSON options, with bad lines marked in CORRUPT_RECORD.
+LINE_OPTIONS = SPARK_JSON_OPTIONS | {"columnNameOfCorruptRecord": CORRUPT_RECORD}
 PROPERTIES_FIELD = "properties"
 SCALAR_FIELDS = ("type", "event", "userId", "anonymousId", "messageId", *TIMESTAMP_FIELDS)
 

@@ -18,6 +18,7 @@ from segment_personalize import rules
 from segment_personalize.rules import CSV_HEADER, DropReason, MappingConfig, ProductSkip
 from segment_personalize.spark.schema import (
     CORRUPT_RECORD,
+    LINE_OPTIONS,
     PROPERTIES_FIELD,
     SCALAR_FIELDS,
     event_schema,
@@ -92,7 +93,7 @@ def _field(name: str) -> Column:
     return F.col(f"_f_{name}")
 
 
-def _as_text(line: Column, config: MappingConfig, options: dict[str, str]) -> Column:
+def _as_text(line: Column, config: MappingConfig) -> Column:
     """The fields the rules read, from a line that does not fit the read schema (schema.py).
 
     Such a line's properties or products are not shaped as objects and arrays (double-encoded JSON
@@ -101,7 +102,7 @@ def _as_text(line: Column, config: MappingConfig, options: dict[str, str]) -> Co
     no staging) cost nothing in practice and keep the common path to a single parse.
     """
     item = config.item_id_field
-    event = F.from_json(line, text_event_schema(), options)
+    event = F.from_json(line, text_event_schema(), LINE_OPTIONS)
     props = F.from_json(event[PROPERTIES_FIELD], properties_schema(config), rules.SPARK_JSON_OPTIONS)
     products = F.from_json(props[rules.PRODUCTS_FIELD], "array<string>", rules.SPARK_JSON_OPTIONS)
     product_fields = product_schema(config)
@@ -118,9 +119,8 @@ def _as_text(line: Column, config: MappingConfig, options: dict[str, str]) -> Co
 def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
     """One row per input line: drop_reason (null when kept) and the mapped fields of kept events."""
     item = config.item_id_field
-    options = rules.SPARK_JSON_OPTIONS | {"columnNameOfCorruptRecord": CORRUPT_RECORD}
     line = F.col(LINE_COLUMN)
-    frame = lines.select(line, F.from_json(line, event_schema(config), options).alias("_n"))
+    frame = lines.select(line, F.from_json(line, event_schema(config), LINE_OPTIONS).alias("_n"))
     parsed = F.col("_n")
     fits = parsed.isNotNull() & parsed[CORRUPT_RECORD].isNull()
     frame = _then(
@@ -128,7 +128,7 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
         done=(LINE_COLUMN,),
         _fits=fits,
         _blank=~fits & _matches(line, rules.BLANK_BODY),
-        _t=F.when(~fits, _as_text(line, config, options)),
+        _t=F.when(~fits, _as_text(line, config)),
     )
     fits, as_text, read_props = F.col("_fits"), F.col("_t"), parsed[PROPERTIES_FIELD]
     frame = _then(
