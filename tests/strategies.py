@@ -39,6 +39,18 @@ tricky_text = st.sampled_from(
         'q"q',
         "x" * 256,
         "x" * 257,
+        # Edges of the cheap tests that stand in for regexes (rules.looks_non_scalar, is_blank, length).
+        "{",
+        "[x",
+        "x]",
+        "1.",
+        ".5",
+        "-1.5E-3",
+        "1.5e3",
+        "\u00a0",
+        " x",
+        "ü" * 129,
+        "ü" * 257,
     ]
 )
 scalars = st.one_of(

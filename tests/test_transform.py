@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from segment_personalize.rules import CSV_HEADER, MappingConfig
@@ -22,6 +23,23 @@ def test_contract_table(spark: SparkSession) -> None:
         for (name, _, _), row in zip(CASES, rows, strict=True)
     }
     assert got == {name: expected for name, _, expected in CASES}
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [("spark.sql.ansi.enabled", "true"), ("spark.sql.session.timeZone", "Pacific/Kiritimati")],
+    ids=["ansi-mode", "non-utc-session"],
+)
+def test_contract_table_whatever_the_session_says(spark: SparkSession, setting: tuple[str, str]) -> None:
+    # A Glue job's session may run in ANSI mode or another time zone; neither may change an outcome
+    # (no cast that could raise on bad input, no zone-less time read in the session's zone).
+    key, value = setting
+    before = spark.conf.get(key)
+    spark.conf.set(key, value)
+    try:
+        test_contract_table(spark)
+    finally:
+        spark.conf.set(key, before)
 
 
 def test_transform_rows_and_counts(spark: SparkSession) -> None:

@@ -71,19 +71,17 @@ class ProductSkip(StrEnum):
 # engine anchors them its own way: Python with re.fullmatch, Spark with ^(?:...)\z -- Java's and
 # Python's $ both also match before a trailing newline, which would let "id\n" through.
 
-# JSON whitespace only: Python's str.strip() and Spark's trim() disagree on what whitespace is.
-BLANK_BODY = r"[ \t\r\n]*"
+# JSON whitespace only, always named: without an argument Python's str.strip() and Spark's trim()
+# disagree on what whitespace is.
+JSON_WHITESPACE = " \t\r\n"
 
-# Text that Spark produces when it renders a non-string, non-integer JSON token as a string:
-# booleans, Java Double.toString of a float (always has a '.'), an overflowing float, and the compact
-# JSON of an object or array.
-NON_SCALAR_TEXT_BODY = (
-    r"true|false"
-    r"|-?[0-9]+\.[0-9]+(?:E-?[0-9]+)?"
-    r'|"-?Infinity"'
-    r"|\{[\s\S]*\}"
-    r"|\[[\s\S]*\]"
-)
+# Text that Spark produces when it renders a non-string, non-integer JSON token as a string, in three
+# parts so that both engines can test the cheap ones first and run a regex only on text with a '.':
+# booleans and an overflowing float (exact texts), the compact JSON of an object or array (first and
+# last character), and Java's Double.toString of a float (always has a '.').
+NON_SCALAR_TEXTS = ("true", "false", '"Infinity"', '"-Infinity"')
+CONTAINER_DELIMITERS = (("{", "}"), ("[", "]"))
+FLOAT_TEXT_BODY = r"-?[0-9]+\.[0-9]+(?:E-?[0-9]+)?"
 
 # ISO-8601 date-time: 'T' separator, 0-9 fraction digits, 'Z' or +hh:mm/-hh:mm, no zone = UTC.
 # Groups: 1 = date, 2 = time to the second, 3 = zone (absent, 'Z' or offset). Field ranges are
@@ -112,10 +110,8 @@ def java_anchored(body: str) -> str:
     return rf"^(?:{body})\z"
 
 
-_BLANK = re.compile(BLANK_BODY)
-_NON_SCALAR_TEXT = re.compile(NON_SCALAR_TEXT_BODY)
+_FLOAT_TEXT = re.compile(FLOAT_TEXT_BODY)
 _TIMESTAMP = re.compile(TIMESTAMP_BODY)
-_JSON_WS = " \t\r\n"
 
 
 # --- Configuration -------------------------------------------------------------------------------
@@ -189,11 +185,25 @@ def spark_text(value: Any) -> str | None:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+def is_blank(text: str) -> bool:
+    """Empty or only JSON whitespace."""
+    return not text.strip(JSON_WHITESPACE)
+
+
+def looks_non_scalar(text: str) -> bool:
+    """Text that Spark could have rendered from a float, boolean, object or array token."""
+    return (
+        text in NON_SCALAR_TEXTS
+        or any(text.startswith(first) and text.endswith(last) for first, last in CONTAINER_DELIMITERS)
+        or ("." in text and _FLOAT_TEXT.fullmatch(text) is not None)
+    )
+
+
 def classify_id(value: Any) -> tuple[str | None, str | None]:
     """(id, None) for a usable id; (None, 'missing' | 'invalid') otherwise.
 
     Missing: absent, null, or only JSON whitespace. Invalid: a float, boolean, object or array token, text
-    that Spark could have rendered from one (see NON_SCALAR_TEXT_BODY), or longer than MAX_ID_LENGTH.
+    that Spark could have rendered from one (looks_non_scalar), or longer than MAX_ID_LENGTH.
     Usable ids are kept verbatim, surrounding spaces included: ids are opaque.
     """
     if value is None:
@@ -202,9 +212,9 @@ def classify_id(value: Any) -> tuple[str | None, str | None]:
         return None, "invalid"
     text = spark_text(value)
     assert text is not None
-    if _BLANK.fullmatch(text):
+    if is_blank(text):
         return None, "missing"
-    if _NON_SCALAR_TEXT.fullmatch(text) or len(text) > MAX_ID_LENGTH:
+    if looks_non_scalar(text) or len(text) > MAX_ID_LENGTH:
         return None, "invalid"
     return text, None
 
@@ -343,7 +353,7 @@ def parse_line(text: str) -> Any:
     Spark stops at the end of the first JSON value and ignores whatever follows it on the line, so this
     does too (raw_decode); it refuses NaN/Infinity literals, as the job's reader options do.
     """
-    start = len(text) - len(text.lstrip(_JSON_WS))
+    start = len(text) - len(text.lstrip(JSON_WHITESPACE))
     decoder = json.JSONDecoder(parse_constant=_reject_constant)
     value, _ = decoder.raw_decode(text, start)
     return value
@@ -351,7 +361,7 @@ def parse_line(text: str) -> Any:
 
 def map_line(text: str, config: MappingConfig) -> Outcome:
     """Map one line of Segment's newline-delimited JSON (or one Kinesis record's payload)."""
-    if _BLANK.fullmatch(text):
+    if is_blank(text):
         return Dropped(DropReason.BLANK_LINE)
     try:
         event = parse_line(text)
