@@ -78,17 +78,26 @@ def _usable_id(text: Column) -> Column:
     return F.when(_id_problem(text).isNull(), text)
 
 
-def _epoch_seconds(text: Column) -> Column:
-    """rules.parse_timestamp: the rules' regex for the shape, then Spark's own ISO-8601 cast for the value.
+def _epoch_seconds(name: str) -> Column:
+    """rules.parse_timestamp of the text in column ``name``: the rules' regex checks the shape, then
+    the value is read without any time-zone lookup.
 
-    Once the shape is checked, the cast reads exactly what the rule means (fraction ignored beyond the
-    microsecond, offset applied, Feb 30 -> null), and it costs a fraction of a second pattern-based
-    parse plus the regex group extractions it needed. A zone-less time gets a 'Z', so the session time
-    zone never matters.
+    Once the regex matched, the first 19 characters are yyyy-MM-ddTHH:mm:ss (no fraction: floor) and
+    try_cast reads them as a zone-less timestamp (Feb 30 -> null, in ANSI mode too: PySpark 3.5 has
+    try_cast only in SQL). The offset, if any, is the last six characters; only '+' or a '-' after
+    the date can start one. Spark's string-to-timestamp cast of the whole text would resolve its zone
+    text on every row (two regex compilations each), four times the cost of all of this, and a
+    zone-less read never depends on the session time zone.
     """
-    zoned = (F.substring(text, -1, 1) == "Z") | F.substring(text, -6, 1).isin("+", "-")
-    utc = F.when(zoned, text).otherwise(F.concat(text, F.lit("Z")))
-    return F.when(text.rlike(rules.java_anchored(rules.TIMESTAMP_BODY)), F.try_to_timestamp(utc).cast("long"))
+    text = F.col(name)
+    local = F.expr(f"try_cast(substring(`{name}`, 1, 19) AS TIMESTAMP_NTZ)")
+    epoch = F.lit("1970-01-01 00:00:00").cast("timestamp_ntz")
+    local_seconds = (local - epoch).cast("interval second").cast("long")
+    sign = F.when(text.contains("+"), 1).when(F.locate("-", text, 12) > 0, -1)
+    # A when, not just null propagation: the digits may only be cast where there is an offset (ANSI).
+    hours_minutes = F.substring(text, -5, 2).cast("int") * 3600 + F.substring(text, -2, 2).cast("int") * 60
+    utc = local_seconds - F.when(sign.isNotNull(), sign * hours_minutes).otherwise(0)
+    return F.when(text.rlike(rules.java_anchored(rules.TIMESTAMP_BODY)), utc)
 
 
 def _missing_or_invalid(problem: Column, missing: DropReason, invalid: DropReason) -> Column:
@@ -195,7 +204,7 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
         frame,
         done=("_items",),
         _product_items=F.when(candidate, F.col("_items")),
-        _seconds=F.when(candidate, _epoch_seconds(F.col("_raw_time"))),
+        _seconds=F.when(candidate, _epoch_seconds("_raw_time")),
         _top_problem=F.when(candidate, _id_problem(F.col("_top_item"))),
     )
     # The one stage with lambdas (they run outside whole-stage codegen, so they share one projection).
