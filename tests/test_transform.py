@@ -114,6 +114,16 @@ def test_empty_input(spark: SparkSession) -> None:
     assert result.dedupe_counts.get == {"kept_events": 0, "output_rows": 0}
 
 
+def test_no_line_kept(spark: SparkSession) -> None:
+    # Nothing reaches the de-duplication shuffle: the run's counts must still arrive (and not hang).
+    result = transform(lines_df(spark, ["{broken", track(user_id=None), ""]), MappingConfig())
+    assert result.interactions.collect() == []
+    counts = result.line_counts.get
+    assert (counts["input_lines"], counts["kept_before_dedupe"]) == (3, 0)
+    assert (counts["corrupt_record"], counts["missing_user_id"], counts["blank_line"]) == (1, 1, 1)
+    assert result.dedupe_counts.get == {"kept_events": 0, "output_rows": 0}
+
+
 def test_no_python_udfs_in_the_plan(spark: SparkSession) -> None:
     result = transform(lines_df(spark, [track()]), MappingConfig(item_id_field="product_id"))
     plan = result.interactions._jdf.queryExecution().executedPlan().toString()
