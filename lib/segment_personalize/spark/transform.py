@@ -97,7 +97,7 @@ def _epoch_seconds(name: str) -> Column:
     # A when, not just null propagation: the digits may only be cast where there is an offset (ANSI).
     hours_minutes = F.substring(text, -5, 2).cast("int") * 3600 + F.substring(text, -2, 2).cast("int") * 60
     utc = local_seconds - F.when(sign.isNotNull(), sign * hours_minutes).otherwise(0)
-    return F.when(text.rlike(rules.java_anchored(rules.TIMESTAMP_BODY)), utc)
+    return F.when(_matches(text, rules.TIMESTAMP_BODY), utc)
 
 
 def _missing_or_invalid(problem: Column, missing: DropReason, invalid: DropReason) -> Column:
