@@ -33,23 +33,20 @@ from segment_personalize.pipeline import listed_files_source, run
 from segment_personalize.rules import PRODUCTS_FIELD, MappingConfig
 from segment_personalize.sample_data import write_segment_logs
 from segment_personalize.spark.io import list_input_files, read_lines, write_interactions
-from segment_personalize.spark.schema import (
-    CORRUPT_RECORD,
-    LINE_OPTIONS,
-    PROPERTIES_FIELD,
-    SCALAR_FIELDS,
-    event_schema,
-)
+from segment_personalize.spark.schema import CORRUPT_RECORD, PROPERTIES_FIELD, SCALAR_FIELDS
 from segment_personalize.spark.session import local_spark_session
-from segment_personalize.spark.transform import classify, transform
+from segment_personalize.spark.transform import classify, parse_event, transform
 
 WORKSHOP_EVENTS = ["Product Added", "Order Completed", "Product Clicked"]
 
 
+def _lines(spark: SparkSession, data: Path) -> DataFrame:
+    return read_lines(spark, list_input_files(spark, str(data)).data_files)
+
+
 def scan_floor(spark: SparkSession, data: Path, out: Path) -> int:
     config = MappingConfig()
-    lines = read_lines(spark, list_input_files(spark, str(data)).data_files)
-    parsed = lines.select(F.from_json("value", event_schema(config), LINE_OPTIONS).alias("e"))
+    parsed = _lines(spark, data).select(parse_event(F.col("value"), config).alias("e"))
     e, item = F.col("e"), config.item_id_field
     products = e[PROPERTIES_FIELD][PRODUCTS_FIELD]
     # Every leaf of the job's read schema, each reduced by the cheapest aggregate that reads it.
@@ -114,13 +111,9 @@ def _noop(frame: DataFrame) -> None:
     frame.write.format("noop").mode("overwrite").save()
 
 
-def _lines(spark: SparkSession, data: Path) -> DataFrame:
-    return read_lines(spark, list_input_files(spark, str(data)).data_files)
-
-
 # --breakdown: the job cut after each step, to show where its time over the floor goes.
 def parse_only(spark: SparkSession, data: Path, out: Path) -> None:
-    _noop(_lines(spark, data).select(F.from_json("value", event_schema(MappingConfig()), LINE_OPTIONS)))
+    _noop(_lines(spark, data).select(parse_event(F.col("value"), MappingConfig())))
 
 
 def classified(spark: SparkSession, data: Path, out: Path) -> None:
