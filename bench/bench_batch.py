@@ -32,7 +32,7 @@ from segment_personalize.job_config import JobConfig
 from segment_personalize.pipeline import listed_files_source, run
 from segment_personalize.rules import PRODUCTS_FIELD, MappingConfig
 from segment_personalize.sample_data import write_segment_logs
-from segment_personalize.spark.io import list_input_files, read_lines, write_interactions
+from segment_personalize.spark.io import read_input, write_interactions
 from segment_personalize.spark.schema import CORRUPT_RECORD, PROPERTIES_FIELD, SCALAR_FIELDS
 from segment_personalize.spark.session import local_spark_session
 from segment_personalize.spark.transform import classify, parse_event, transform
@@ -41,7 +41,7 @@ WORKSHOP_EVENTS = ["Product Added", "Order Completed", "Product Clicked"]
 
 
 def _lines(spark: SparkSession, data: Path) -> DataFrame:
-    return read_lines(spark, list_input_files(spark, str(data)).data_files)
+    return read_input(spark, str(data)).lines
 
 
 def scan_floor(spark: SparkSession, data: Path, out: Path) -> int:

@@ -14,9 +14,8 @@ from pyspark.sql import DataFrame, SparkSession
 from segment_personalize.job_config import JobConfig
 from segment_personalize.report import build_report
 from segment_personalize.spark.io import (
-    list_input_files,
+    read_input,
     read_interactions,
-    read_lines,
     write_interactions,
     write_text,
 )
@@ -30,13 +29,13 @@ SKIPPED_EXAMPLES = 5
 
 
 def listed_files_source(spark: SparkSession, config: JobConfig) -> tuple[DataFrame, dict[str, Any]]:
-    listing = list_input_files(spark, config.input_path)
+    found = read_input(spark, config.input_path)
     files = {
-        "data_files": len(listing.data_files),
-        "skipped_files": len(listing.skipped_files),
-        "skipped_examples": list(listing.skipped_files[:SKIPPED_EXAMPLES]),
+        "data_files": len(found.data_files),
+        "skipped_files": len(found.skipped_files),
+        "skipped_examples": list(found.skipped_files[:SKIPPED_EXAMPLES]),
     }
-    return read_lines(spark, listing.data_files), files
+    return found.lines, files
 
 
 def run(spark: SparkSession, config: JobConfig, source: LineSource = listed_files_source) -> dict[str, Any]:

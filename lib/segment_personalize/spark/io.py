@@ -14,6 +14,7 @@ from pyspark.sql.types import LongType, StringType, StructField, StructType
 from segment_personalize.rules import CSV_HEADER
 
 DATA_SUFFIXES = (".gz", ".json")
+DATA_GLOB = "*.{" + ",".join(suffix.lstrip(".") for suffix in DATA_SUFFIXES) + "}"  # Hadoop glob
 SINGLE_FILE_NAME = "interactions.csv"
 
 # RFC 4180: quote only where needed, a quote inside a field is doubled (Spark's default escape is a
@@ -43,7 +44,8 @@ class InputError(Exception):
 
 
 @dataclass(frozen=True)
-class InputListing:
+class Input:
+    lines: DataFrame  # one row per line, column ``value``
     data_files: tuple[str, ...]
     skipped_files: tuple[str, ...]
 
@@ -62,35 +64,26 @@ def _raw(fs):
         return fs
 
 
-def is_data_file(name: str) -> bool:
-    # Hidden and underscore files are Hadoop/Spark bookkeeping (_SUCCESS, .crc), never Segment data.
-    return not name.startswith(("_", ".")) and name.endswith(DATA_SUFFIXES)
+def read_input(spark: SparkSession, path: str) -> Input:
+    """The lines of every *.gz / *.json file under ``path``, recursively; other files are reported as skipped.
 
-
-def list_input_files(spark: SparkSession, path: str) -> InputListing:
-    """Every *.gz / *.json file under ``path``, recursively; the rest are reported as skipped.
-
-    Spark's own file index lists (in parallel for many folders, and in one call from Python); a
-    per-file walk over py4j costs about a millisecond a file.
+    One recursive listing of the folder on the driver, filtered by name. Handing Spark the listed files
+    instead would cost a second listing, and for more than 32 paths Spark runs that one as a job with a
+    task per file (over a second for 338 files here, a tenth of the run). The files read are the ones
+    reported: ``data_files`` is what the reader itself found. Spark's index leaves out _* and .* files
+    (Hadoop bookkeeping such as _SUCCESS and .crc) from both listings.
     """
     fs, root = _filesystem(spark, path)
     if not fs.exists(root):
         raise InputError(f"input path does not exist: {path}")
     if fs.getFileStatus(root).isFile():
-        name = root.getName()
-        return InputListing((path,), ()) if name.endswith(DATA_SUFFIXES) else InputListing((), (path,))
-    # Spark's index leaves out _* and .* files (Hadoop bookkeeping), as is_data_file does.
+        if root.getName().endswith(DATA_SUFFIXES):
+            return Input(spark.read.text(path), (path,), ())
+        return Input(spark.createDataFrame([], "value string"), (), (path,))
+    lines = spark.read.option("recursiveFileLookup", "true").option("pathGlobFilter", DATA_GLOB).text(path)
+    data = tuple(sorted(lines.inputFiles()))
     everything = spark.read.option("recursiveFileLookup", "true").text(path).inputFiles()
-    data = tuple(sorted(f for f in everything if is_data_file(f.rsplit("/", 1)[-1])))
-    skipped = tuple(sorted(set(everything) - set(data)))
-    return InputListing(data, skipped)
-
-
-def read_lines(spark: SparkSession, files: tuple[str, ...]) -> DataFrame:
-    """One row per line, column ``value``; gzip is decompressed by file extension."""
-    if not files:
-        return spark.createDataFrame([], "value string")
-    return spark.read.text(list(files))
+    return Input(lines, data, tuple(sorted(set(everything) - set(data))))
 
 
 def write_interactions(interactions: DataFrame, output_path: str, single_file: bool) -> list[str]:
