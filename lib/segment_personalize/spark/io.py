@@ -67,11 +67,12 @@ def _raw(fs):
 def read_input(spark: SparkSession, path: str) -> Input:
     """The lines of every *.gz / *.json file under ``path``, recursively; other files are reported as skipped.
 
-    One recursive listing of the folder on the driver, filtered by name. Handing Spark the listed files
-    instead would cost a second listing, and for more than 32 paths Spark runs that one as a job with a
-    task per file (over a second for 338 files here, a tenth of the run). The files read are the ones
-    reported: ``data_files`` is what the reader itself found. Spark's index leaves out _* and .* files
-    (Hadoop bookkeeping such as _SUCCESS and .crc) from both listings.
+    The reader lists the folder itself, filtered by name (``data_files`` is what it found, so the files
+    reported are the files read); a second, unfiltered listing finds the skipped ones. Both run on the
+    driver. Handing Spark a list of files instead makes it check each one again, and for more than 32
+    paths it does that with a Spark job of one task per file: over a second for 338 files here, a tenth
+    of the run. Spark's index leaves out _* and .* files (Hadoop bookkeeping such as _SUCCESS and .crc)
+    from both listings.
     """
     fs, root = _filesystem(spark, path)
     if not fs.exists(root):
