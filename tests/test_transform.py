@@ -129,3 +129,38 @@ def test_no_python_udfs_in_the_plan(spark: SparkSession) -> None:
     plan = result.interactions._jdf.queryExecution().executedPlan().toString()
     assert "BatchEvalPython" not in plan and "ArrowEvalPython" not in plan
     assert "PythonUDF" not in plan
+
+
+def _max_method_sizes(frame) -> list[int]:
+    """Bytecode size of the largest method of each whole-stage-codegen stage of the frame's plan."""
+    plan = frame._jdf.queryExecution().executedPlan()
+    stages = frame.sparkSession._jvm.org.apache.spark.sql.execution.debug.package.codegenStringSeq(plan)
+    return [
+        stage._3().maxMethodCodeSize()
+        for stage in frame.sparkSession._jvm.scala.collection.JavaConverters.seqAsJavaList(stages)
+    ]
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        MappingConfig(),
+        # Nine events: the longest list Spark still compares one by one (ten or more become a set).
+        MappingConfig(
+            supported_events=tuple(f"Custom Event {i}" for i in range(9)), item_id_field="product_id"
+        ),
+    ],
+    ids=["default", "nine-events"],
+)
+def test_every_codegen_stage_can_be_jit_compiled(spark: SparkSession, config: MappingConfig) -> None:
+    # HotSpot leaves a method over 8,000 bytes of bytecode to the interpreter: a rule that pushes a
+    # stage past it makes classifying about twice as slow without failing anything (session.py).
+    # Without AQE the plan shows every stage before it runs.
+    before = spark.conf.get("spark.sql.adaptive.enabled")
+    spark.conf.set("spark.sql.adaptive.enabled", "false")
+    try:
+        sizes = _max_method_sizes(transform(lines_df(spark, [track()]), config).interactions)
+    finally:
+        spark.conf.set("spark.sql.adaptive.enabled", before)
+    assert len(sizes) >= 5
+    assert max(sizes) < 8000, sizes

@@ -12,7 +12,7 @@ from typing import Any
 from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
 
-from segment_personalize.spark.session import local_spark_session
+from segment_personalize.spark.session import JOB_SQL_CONF, local_spark_session
 
 
 def start_spark(app_name: str) -> tuple[SparkSession, Any | None]:
@@ -27,7 +27,10 @@ def start_spark(app_name: str) -> tuple[SparkSession, Any | None]:
         glue_context = GlueContext(sc)
     except (ImportError, TypeError):
         return local_spark_session(app_name=app_name), None
-    return glue_context.spark_session, glue_context
+    session = glue_context.spark_session
+    for key, value in JOB_SQL_CONF.items():
+        session.conf.set(key, value)
+    return session, glue_context
 
 
 def start_job(glue_context: Any | None, job_name: str, args: dict[str, str]) -> Any | None:

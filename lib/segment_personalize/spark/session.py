@@ -7,6 +7,13 @@ import os
 from pyspark import SparkConf
 from pyspark.sql import SparkSession
 
+# HotSpot does not JIT-compile a method of more than 8,000 bytes of bytecode, while Spark keeps a
+# whole-stage-codegen stage up to 65,535: in between, the stage runs in the interpreter. Merging the
+# job's two classification stages into one (9,907 bytes) made classifying twice as slow; at this limit
+# Spark falls back to per-operator code instead, as its own docs advise on HotSpot. The job's stages
+# stay below it (tests/test_transform.py pins that), so this only guards against a cliff.
+JOB_SQL_CONF = {"spark.sql.codegen.hugeMethodLimit": "8000"}
+
 
 def local_spark_session(
     app_name: str = "segment-personalize", master: str | None = None, shuffle_partitions: int | None = None
@@ -18,6 +25,8 @@ def local_spark_session(
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
     )
+    for key, value in JOB_SQL_CONF.items():
+        builder = builder.config(key, value)
     if master is not None:
         builder = builder.master(master)
     elif not SparkConf().contains("spark.master"):
