@@ -69,9 +69,10 @@ def read_input(spark: SparkSession, path: str) -> Input:
 
     The reader lists the folder itself, filtered by name (``data_files`` is what it found, so the files
     reported are the files read); a second, unfiltered listing finds the skipped ones. Both run on the
-    driver. Handing Spark a list of files instead makes it check each one again, and for more than 32
-    paths it does that with a Spark job of one task per file: over a second for 338 files here, a tenth
-    of the run. Spark's index leaves out _* and .* files (Hadoop bookkeeping such as _SUCCESS and .crc)
+    driver, unless a folder holds more than 32 folders (Spark then lists those with a task per folder).
+    Handing Spark a list of files instead makes it check each one again, and for more than 32 paths it
+    does that with a Spark job of one task per file: over a second for 338 files here, a tenth of the
+    run. Spark's index leaves out _* and .* files (Hadoop bookkeeping such as _SUCCESS and .crc)
     from both listings.
     """
     fs, root = _filesystem(spark, path)
