@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 
 import pytest
 from pyspark.sql import SparkSession
 from segment_personalize.spark.io import InputError, read_input
 
-
-def _gz(path: Path, *lines: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(path, "wt", encoding="utf-8") as f:
-        f.write("".join(line + "\n" for line in lines))
+from tests.files import write_gz
 
 
 def test_data_files_recursively_and_the_rest_skipped(spark: SparkSession, tmp_path: Path) -> None:
     root = tmp_path / "segment-logs"
-    _gz(root / "src" / "1551052800000" / "a.gz", "a1", "a2")
-    _gz(root / "src" / "1551139200000" / "deeper" / "b.gz", "b1")
+    write_gz(root / "src" / "1551052800000" / "a.gz", ["a1", "a2"])
+    write_gz(root / "src" / "1551139200000" / "deeper" / "b.gz", ["b1"])
     (root / "src" / "c.json").write_text("c1\n")
     (root / "dummy-object.txt").write_text("")
     (root / "src" / "notes.gz.txt").write_text("not data\n")
     # Hadoop bookkeeping: neither read nor reported.
-    _gz(root / "src" / "_tmp.gz", "hidden")
+    write_gz(root / "src" / "_tmp.gz", ["hidden"])
     (root / "src" / ".a.gz.crc").write_bytes(b"crc")
 
     found = read_input(spark, str(root))
@@ -41,7 +36,7 @@ def test_data_files_recursively_and_the_rest_skipped(spark: SparkSession, tmp_pa
 
 def test_a_single_file_path(spark: SparkSession, tmp_path: Path) -> None:
     data, other = tmp_path / "one.gz", tmp_path / "dummy-object.txt"
-    _gz(data, "x")
+    write_gz(data, ["x"])
     other.write_text("")
     found = read_input(spark, str(data))
     assert (found.data_files, found.skipped_files) == ((str(data),), ())
@@ -65,7 +60,7 @@ def test_many_files_are_listed_without_a_spark_job(spark: SparkSession, tmp_path
     # Handed more than 32 paths, Spark lists them with a job of one task per path: over a second for
     # a few hundred files. (Past 32 folders in one folder it does so too, a task per folder.)
     for hour in range(40):
-        _gz(tmp_path / "src" / f"day-{hour % 2}" / f"{hour}.gz", f"line {hour}")
+        write_gz(tmp_path / "src" / f"day-{hour % 2}" / f"{hour}.gz", [f"line {hour}"])
     tracker = spark.sparkContext.statusTracker()
     spark.sparkContext.setJobGroup("listing-40-files", "read_input only")
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import gzip
 import json
 import subprocess
 import sys
@@ -15,18 +14,13 @@ from segment_personalize.job_config import ConfigError, parse_job_args
 from segment_personalize.spark.glue import start_spark
 
 from tests.contract_cases import order, track
+from tests.files import write_gz
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "jobs"))
 import segment_events_to_personalize as job  # noqa: E402
 
 HEADER = "USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP"
-
-
-def write_gz(path: Path, lines: list[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with gzip.open(path, "wt", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
 
 
 @pytest.fixture

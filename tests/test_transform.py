@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
 from segment_personalize.rules import CSV_HEADER, MappingConfig
 from segment_personalize.spark.io import INTERACTIONS_SCHEMA
+from segment_personalize.spark.session import HOTSPOT_HUGE_METHOD_BYTES
 from segment_personalize.spark.transform import classify, transform
 
 from tests.contract_cases import CASES, order, track
@@ -14,6 +18,17 @@ from tests.contract_cases import CASES, order, track
 
 def lines_df(spark: SparkSession, lines: list[str]):
     return spark.createDataFrame([(line,) for line in lines], "value string")
+
+
+@contextmanager
+def session_conf(spark: SparkSession, key: str, value: str) -> Iterator[None]:
+    """The shared session with one setting changed for the block, restored after it."""
+    before = spark.conf.get(key)
+    spark.conf.set(key, value)
+    try:
+        yield
+    finally:
+        spark.conf.set(key, before)
 
 
 def test_contract_table(spark: SparkSession) -> None:
@@ -34,12 +49,8 @@ def test_contract_table_whatever_the_session_says(spark: SparkSession, setting: 
     # A Glue job's session may run in ANSI mode or another time zone; neither may change an outcome
     # (no cast that could raise on bad input, no zone-less time read in the session's zone).
     key, value = setting
-    before = spark.conf.get(key)
-    spark.conf.set(key, value)
-    try:
+    with session_conf(spark, key, value):
         test_contract_table(spark)
-    finally:
-        spark.conf.set(key, before)
 
 
 def test_transform_rows_and_counts(spark: SparkSession) -> None:
@@ -156,11 +167,7 @@ def test_every_codegen_stage_can_be_jit_compiled(spark: SparkSession, config: Ma
     # HotSpot leaves a method over 8,000 bytes of bytecode to the interpreter: a rule that pushes a
     # stage past it makes classifying about twice as slow without failing anything (session.py).
     # Without AQE the plan shows every stage before it runs.
-    before = spark.conf.get("spark.sql.adaptive.enabled")
-    spark.conf.set("spark.sql.adaptive.enabled", "false")
-    try:
+    with session_conf(spark, "spark.sql.adaptive.enabled", "false"):
         sizes = _max_method_sizes(transform(lines_df(spark, [track()]), config).interactions)
-    finally:
-        spark.conf.set("spark.sql.adaptive.enabled", before)
     assert len(sizes) >= 5
-    assert max(sizes) < 8000, sizes
+    assert max(sizes) < HOTSPOT_HUGE_METHOD_BYTES, sizes

@@ -12,7 +12,8 @@ from pyspark.sql import SparkSession
 # job's two classification stages into one (9,907 bytes) made classifying twice as slow; at this limit
 # Spark falls back to per-operator code instead, as its own docs advise on HotSpot. The job's stages
 # stay below it (tests/test_transform.py pins that), so this only guards against a cliff.
-JOB_SQL_CONF = {"spark.sql.codegen.hugeMethodLimit": "8000"}
+HOTSPOT_HUGE_METHOD_BYTES = 8000  # HotSpot's HugeMethodLimit: no JIT for a longer method
+JOB_SQL_CONF = {"spark.sql.codegen.hugeMethodLimit": str(HOTSPOT_HUGE_METHOD_BYTES)}
 
 
 def local_spark_session(
