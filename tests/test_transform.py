@@ -7,11 +7,13 @@ from contextlib import contextmanager
 
 import pytest
 from chispa import assert_df_equality
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pyspark.sql import SparkSession
 from segment_personalize.rules import CSV_HEADER, MappingConfig
 from segment_personalize.spark.io import INTERACTIONS_SCHEMA
 from segment_personalize.spark.session import HOTSPOT_HUGE_METHOD_BYTES
-from segment_personalize.spark.transform import classify, transform
+from segment_personalize.spark.transform import classify, sql_string, transform
 
 from tests.contract_cases import CASES, order, track
 
@@ -51,6 +53,25 @@ def test_contract_table_whatever_the_session_says(spark: SparkSession, setting: 
     key, value = setting
     with session_conf(spark, key, value):
         test_contract_table(spark)
+
+
+@settings(max_examples=15, deadline=None)
+@given(texts=st.lists(st.text(), min_size=1, max_size=30))
+def test_sql_string_reads_back_as_the_text(spark: SparkSession, texts: list[str]) -> None:
+    # The rules reach Spark as SQL text, event names from the job's parameters included.
+    row = spark.range(1).selectExpr(*(f"{sql_string(text)} AS c{i}" for i, text in enumerate(texts))).first()
+    assert list(row) == texts
+
+
+def test_configured_event_names_are_matched_verbatim(spark: SparkSession) -> None:
+    odd = ('Bob\'s \\ "Pick"\n%_', "Product Added")
+    lines = [track(event=odd[0]), track(event='Bob\'s \\\\ "Pick"\n%_'), track(event="Product Added")]
+    rows = classify(lines_df(spark, lines), MappingConfig(supported_events=odd)).collect()
+    assert [(row.drop_reason, row.event_type) for row in rows] == [
+        (None, odd[0]),
+        ("unsupported_event", None),
+        (None, "Product Added"),
+    ]
 
 
 def test_transform_rows_and_counts(spark: SparkSession) -> None:

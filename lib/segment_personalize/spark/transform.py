@@ -10,11 +10,10 @@ plan once, as a write does; a global sort would not (its sampling job runs the p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import reduce
-from operator import or_
 
 from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from segment_personalize import rules
 from segment_personalize.rules import CSV_HEADER, DropReason, MappingConfig, ProductSkip
@@ -37,74 +36,100 @@ USER_ID, EVENT_TYPE, TIMESTAMP, ITEM_IDS = "user_id", "event_type", "timestamp",
 PRODUCT_SKIP_COLUMNS = {skip: f"n_{skip.value}" for skip in ProductSkip}
 
 
-def _matches(column: Column, body: str) -> Column:
-    return column.rlike(rules.java_anchored(body))
+Sql = str  # a Spark SQL expression, as text
 
 
-def _is_blank(text: Column) -> Column:
+def sql_string(text: str) -> Sql:
+    """``text`` as a Spark SQL string literal. Spark's parser reads backslash escapes inside quotes
+    (tests pin the round trip), so backslashes and quotes are escaped; everything else is literal."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _name(name: str) -> Sql:
+    return f"`{name}`"
+
+
+def _any(*conditions: Sql) -> Sql:
+    return "(" + " OR ".join(conditions) + ")"
+
+
+def _matches(text: Sql, body: str) -> Sql:
+    return f"({text} RLIKE {sql_string(rules.java_anchored(body))})"
+
+
+def _is_blank(text: Sql) -> Sql:
     """rules.is_blank. Trimming copies the text, so it is left for text that starts with whitespace."""
-    starts_blank = reduce(or_, (text.startswith(char) for char in rules.JSON_WHITESPACE))
-    return (F.octet_length(text) == 0) | (starts_blank & (F.btrim(text, F.lit(rules.JSON_WHITESPACE)) == ""))
+    starts_blank = _any(*(f"startswith({text}, {sql_string(char)})" for char in rules.JSON_WHITESPACE))
+    trimmed = f"btrim({text}, {sql_string(rules.JSON_WHITESPACE)})"
+    return f"(octet_length({text}) = 0 OR ({starts_blank} AND {trimmed} = ''))"
 
 
-def _looks_non_scalar(text: Column) -> Column:
-    """rules.looks_non_scalar, cheapest test first: Or stops at the first true one, so the regex runs
+def _looks_non_scalar(text: Sql) -> Sql:
+    """rules.looks_non_scalar, cheapest test first: OR stops at the first true one, so the regex runs
     only on text with a '.'; a regex per id was a tenth of the job's CPU time."""
-    containers = (text.startswith(first) & text.endswith(last) for first, last in rules.CONTAINER_DELIMITERS)
-    return (
-        text.isin(*rules.NON_SCALAR_TEXTS)
-        | reduce(or_, containers)
-        | (text.contains(".") & _matches(text, rules.FLOAT_TEXT_BODY))
+    exact = ", ".join(sql_string(t) for t in rules.NON_SCALAR_TEXTS)
+    containers = (
+        f"(startswith({text}, {sql_string(first)}) AND endswith({text}, {sql_string(last)}))"
+        for first, last in rules.CONTAINER_DELIMITERS
+    )
+    return _any(
+        f"{text} IN ({exact})",
+        *containers,
+        f"(contains({text}, '.') AND {_matches(text, rules.FLOAT_TEXT_BODY)})",
     )
 
 
-def _too_long(text: Column) -> Column:
+def _too_long(text: Sql) -> Sql:
     # Counting characters means decoding UTF-8; no text of at most MAX_ID_LENGTH bytes needs it.
-    return (F.octet_length(text) > rules.MAX_ID_LENGTH) & (F.char_length(text) > rules.MAX_ID_LENGTH)
+    limit = rules.MAX_ID_LENGTH
+    return f"(octet_length({text}) > {limit} AND char_length({text}) > {limit})"
 
 
-def _id_missing(text: Column) -> Column:
-    return text.isNull() | _is_blank(text)
+def _id_missing(text: Sql) -> Sql:
+    return f"({text} IS NULL OR {_is_blank(text)})"
 
 
-def _id_problem(text: Column) -> Column:
+def _id_problem(text: Sql) -> Sql:
     """'missing' / 'invalid' / null, as rules.classify_id decides it on Spark's text rendering."""
-    return F.when(_id_missing(text), F.lit("missing")).when(
-        _looks_non_scalar(text) | _too_long(text), F.lit("invalid")
-    )
+    invalid = _any(_looks_non_scalar(text), _too_long(text))
+    return f"CASE WHEN {_id_missing(text)} THEN 'missing' WHEN {invalid} THEN 'invalid' END"
 
 
-def _usable_id(text: Column) -> Column:
-    return F.when(_id_problem(text).isNull(), text)
+def _usable_id(text: Sql) -> Sql:
+    return f"CASE WHEN ({_id_problem(text)}) IS NULL THEN {text} END"
 
 
-def _epoch_seconds(name: str) -> Column:
-    """rules.parse_timestamp of the text in column ``name``: the rules' regex checks the shape, then
-    the value is read without any time-zone lookup.
+def _epoch_seconds(text: Sql) -> Sql:
+    """rules.parse_timestamp of ``text``: the rules' regex checks the shape, then the value is read
+    without any time-zone lookup.
 
     Once the regex matched, the first 19 characters are yyyy-MM-ddTHH:mm:ss (no fraction: floor) and
-    try_cast reads them as a zone-less timestamp (Feb 30 -> null, in ANSI mode too: PySpark 3.5 has
-    try_cast only in SQL). The offset, if any, is the last six characters; only '+' or a '-' after
-    the date can start one. Spark's string-to-timestamp cast of the whole text would resolve its zone
-    text on every row (two regex compilations each), four times the cost of all of this, and a
-    zone-less read never depends on the session time zone.
+    try_cast reads them as a zone-less timestamp (Feb 30 -> null, in ANSI mode too). The offset, if
+    any, is the last six characters; only '+' or a '-' after the date can start one. Spark's
+    string-to-timestamp cast of the whole text would resolve its zone text on every row (two regex
+    compilations each), four times the cost of all of this, and a zone-less read never depends on
+    the session time zone.
     """
-    text = F.col(name)
-    local = F.expr(f"try_cast(substring(`{name}`, 1, 19) AS TIMESTAMP_NTZ)")
-    epoch = F.lit("1970-01-01 00:00:00").cast("timestamp_ntz")
-    local_seconds = (local - epoch).cast("interval second").cast("long")
-    sign = F.when(text.contains("+"), 1).when(F.locate("-", text, 12) > 0, -1)
-    # A when, not just null propagation: the digits may only be cast where there is an offset (ANSI).
-    hours_minutes = F.substring(text, -5, 2).cast("int") * 3600 + F.substring(text, -2, 2).cast("int") * 60
-    utc = local_seconds - F.when(sign.isNotNull(), sign * hours_minutes).otherwise(0)
-    return F.when(_matches(text, rules.TIMESTAMP_BODY), utc)
+    local = f"try_cast(substring({text}, 1, 19) AS TIMESTAMP_NTZ)"
+    epoch = "CAST('1970-01-01 00:00:00' AS TIMESTAMP_NTZ)"
+    local_seconds = f"CAST(CAST({local} - {epoch} AS INTERVAL SECOND) AS BIGINT)"
+    sign = f"CASE WHEN contains({text}, '+') THEN 1 WHEN locate('-', {text}, 12) > 0 THEN -1 END"
+    hours, minutes = f"CAST(substring({text}, -5, 2) AS INT)", f"CAST(substring({text}, -2, 2) AS INT)"
+    hours_minutes = f"{hours} * 3600 + {minutes} * 60"
+    # A CASE, not just null propagation: the digits may only be cast where there is an offset (ANSI).
+    offset = f"CASE WHEN ({sign}) IS NOT NULL THEN ({sign}) * ({hours_minutes}) ELSE 0 END"
+    return f"CASE WHEN {_matches(text, rules.TIMESTAMP_BODY)} THEN {local_seconds} - ({offset}) END"
 
 
-def _missing_or_invalid(problem: Column, missing: DropReason, invalid: DropReason) -> Column:
-    return F.when(problem == "missing", F.lit(missing.value)).otherwise(F.lit(invalid.value))
+def _missing_or_invalid(problem: Sql, missing: DropReason, invalid: DropReason) -> Sql:
+    return _reason_if(f"{problem} = 'missing'", missing, invalid)
 
 
-def _then(frame: DataFrame, done: tuple[str, ...] = (), **columns: Column) -> DataFrame:
+def _reason_if(condition: Sql, then: DropReason, otherwise: DropReason) -> Sql:
+    return f"CASE WHEN {condition} THEN {sql_string(then.value)} ELSE {sql_string(otherwise.value)} END"
+
+
+def _then(frame: DataFrame, done: tuple[str, ...] = (), **columns: Sql) -> DataFrame:
     """Add columns in a projection of their own, leaving out the ``done`` ones (read here for the last time).
 
     Each stage's expensive results (a JSON parse, a regex verdict) are read many times by the next
@@ -114,15 +139,27 @@ def _then(frame: DataFrame, done: tuple[str, ...] = (), **columns: Column) -> Da
     higher-order functions (transform, filter) run outside whole-stage codegen and copy every column
     they carry into a new row: carrying the raw line and the parsed struct to the end cost a third of
     the classification time, so each column is left out once nothing later reads it.
+
+    The expressions are SQL text, so that a stage is one call to the JVM: built as Column objects, the
+    classification took some 2,000 Python-to-JVM round trips, about a second of every run.
     """
     unknown = set(done) - set(frame.columns)
     assert not unknown, f"no such columns: {unknown}"
-    kept = [name for name in frame.columns if name not in done]
-    return frame.select(*kept, *(column.alias(name) for name, column in columns.items()))
+    kept = [_name(name) for name in frame.columns if name not in done]
+    return frame.selectExpr(*kept, *(f"{sql} AS {_name(name)}" for name, sql in columns.items()))
 
 
-def _field(name: str) -> Column:
-    return F.col(f"_f_{name}")
+def _field(name: str) -> Sql:
+    return _name(f"_f_{name}")
+
+
+def _options(options: dict[str, str]) -> Sql:
+    return "map(" + ", ".join(f"{sql_string(k)}, {sql_string(v)}" for k, v in options.items()) + ")"
+
+
+def _from_json(text: Sql, schema: StructType | str, options: dict[str, str]) -> Sql:
+    ddl = schema if isinstance(schema, str) else schema.simpleString()
+    return f"from_json({text}, {sql_string(ddl)}, {_options(options)})"
 
 
 def parse_event(line: Column, config: MappingConfig) -> Column:
@@ -130,7 +167,7 @@ def parse_event(line: Column, config: MappingConfig) -> Column:
     return F.from_json(line, event_schema(config), LINE_OPTIONS)
 
 
-def _as_text(line: Column, config: MappingConfig) -> Column:
+def _as_text(line: Sql, config: MappingConfig) -> Sql:
     """The fields the rules read, from a line that does not fit the read schema (schema.py).
 
     Such a line's properties or products are not shaped as objects and arrays (double-encoded JSON
@@ -138,128 +175,114 @@ def _as_text(line: Column, config: MappingConfig) -> Column:
     read the way the rules say. These lines are rare, so the repeated parses below (one expression,
     no staging) cost nothing in practice and keep the common path to a single parse.
     """
-    item = config.item_id_field
-    event = F.from_json(line, text_event_schema(), LINE_OPTIONS)
-    props = F.from_json(event[PROPERTIES_FIELD], properties_schema(config), rules.SPARK_JSON_OPTIONS)
-    products = F.from_json(props[rules.PRODUCTS_FIELD], "array<string>", rules.SPARK_JSON_OPTIONS)
-    product_fields = product_schema(config)
-    return F.struct(
-        (event.isNull() | event[CORRUPT_RECORD].isNotNull()).alias("corrupt"),
-        *(event[name].alias(name) for name in SCALAR_FIELDS),
-        props[item].alias("top_item"),
-        F.transform(products, lambda p: F.from_json(p, product_fields, rules.SPARK_JSON_OPTIONS)[item]).alias(
-            "product_items"
-        ),
-    )
+    item, options = config.item_id_field, rules.SPARK_JSON_OPTIONS
+    event = _from_json(line, text_event_schema(), LINE_OPTIONS)
+    props = _from_json(f"{event}.{PROPERTIES_FIELD}", properties_schema(config), options)
+    products = _from_json(f"{props}.{rules.PRODUCTS_FIELD}", "array<string>", options)
+    product_item = f"{_from_json('p', product_schema(config), options)}.{_name(item)}"
+    fields = [
+        ("corrupt", f"({event} IS NULL OR {event}.{CORRUPT_RECORD} IS NOT NULL)"),
+        *((name, f"{event}.{_name(name)}") for name in SCALAR_FIELDS),
+        ("top_item", f"{props}.{_name(item)}"),
+        ("product_items", f"transform({products}, p -> {product_item})"),
+    ]
+    return "named_struct(" + ", ".join(f"{sql_string(name)}, {value}" for name, value in fields) + ")"
 
 
 def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
     """One row per input line: drop_reason (null when kept) and the mapped fields of kept events."""
-    item = config.item_id_field
-    line = F.col(LINE_COLUMN)
-    frame = lines.select(line, parse_event(line, config).alias("_n"))
-    parsed = F.col("_n")
-    fits = parsed.isNotNull() & parsed[CORRUPT_RECORD].isNull()
+    item = _name(config.item_id_field)
+    frame = lines.select(F.col(LINE_COLUMN), parse_event(F.col(LINE_COLUMN), config).alias("_n"))
+    line, parsed = _name(LINE_COLUMN), "_n"
+    fits = f"({parsed} IS NOT NULL AND {parsed}.{CORRUPT_RECORD} IS NULL)"
     frame = _then(
         frame,
         done=(LINE_COLUMN,),
         _fits=fits,
-        _blank=~fits & _is_blank(line),
-        _t=F.when(~fits, _as_text(line, config)),
+        _blank=f"NOT {fits} AND {_is_blank(line)}",
+        _t=f"CASE WHEN NOT {fits} THEN {_as_text(line, config)} END",
     )
-    fits, as_text, read_props = F.col("_fits"), F.col("_t"), parsed[PROPERTIES_FIELD]
+    read_props = f"{parsed}.{PROPERTIES_FIELD}"
+
+    def fitted(read: Sql, as_text_field: str) -> Sql:
+        return f"CASE WHEN _fits THEN {read} ELSE _t.{as_text_field} END"
+
     frame = _then(
         frame,
         done=("_n", "_t"),
-        _corrupt=~fits & as_text["corrupt"],
-        _top_item=F.when(fits, read_props[item]).otherwise(as_text["top_item"]),
+        _corrupt="NOT _fits AND _t.corrupt",
+        _top_item=fitted(f"{read_props}.{item}", "top_item"),
         # products[].<item> of an array of structs: a plain field extraction, no lambda needed.
-        _items=F.when(fits, read_props[rules.PRODUCTS_FIELD][item]).otherwise(as_text["product_items"]),
-        **{f"_f_{name}": F.when(fits, parsed[name]).otherwise(as_text[name]) for name in SCALAR_FIELDS},
+        _items=fitted(f"{read_props}.{rules.PRODUCTS_FIELD}.{item}", "product_items"),
+        **{f"_f_{name}": fitted(f"{parsed}.{_name(name)}", _name(name)) for name in SCALAR_FIELDS},
     )
+    events = ", ".join(sql_string(event) for event in config.supported_events)
     frame = _then(
         frame,
         done=("_f_type", "_fits"),
         _user_problem=_id_problem(_field("userId")),
-        _raw_time=F.coalesce(*(_field(name) for name in rules.TIMESTAMP_FIELDS)),
-        _not_an_event=F.when(F.col("_blank"), F.lit(DropReason.BLANK_LINE.value))
-        .when(F.col("_corrupt"), F.lit(DropReason.CORRUPT_RECORD.value))
-        .when(~_field("type").eqNullSafe(rules.TRACK_TYPE), F.lit(DropReason.NOT_TRACK.value))
-        .when(
-            ~F.coalesce(_field("event").isin(list(config.supported_events)), F.lit(False)),
-            F.lit(DropReason.UNSUPPORTED_EVENT.value),
-        ),
+        _raw_time="coalesce(" + ", ".join(_field(name) for name in rules.TIMESTAMP_FIELDS) + ")",
+        _not_an_event=f"CASE WHEN _blank THEN {sql_string(DropReason.BLANK_LINE.value)}"
+        f" WHEN _corrupt THEN {sql_string(DropReason.CORRUPT_RECORD.value)}"
+        f" WHEN NOT ({_field('type')} <=> {sql_string(rules.TRACK_TYPE)})"
+        f" THEN {sql_string(DropReason.NOT_TRACK.value)}"
+        f" WHEN NOT coalesce({_field('event')} IN ({events}), false)"
+        f" THEN {sql_string(DropReason.UNSUPPORTED_EVENT.value)} END",
     )
-    user_problem = F.col("_user_problem")
     time_fields = tuple(f"_f_{name}" for name in rules.TIMESTAMP_FIELDS)
+    user_reason = _missing_or_invalid("_user_problem", DropReason.MISSING_USER_ID, DropReason.INVALID_USER_ID)
     # Drop reasons up to the user id: only the calls that pass them pay for items and timestamps.
     frame = _then(
         frame,
         done=("_blank", "_corrupt", "_not_an_event", "_user_problem", *time_fields),
-        _early=F.coalesce(
-            F.col("_not_an_event"),
-            F.when(
-                user_problem.isNotNull(),
-                _missing_or_invalid(user_problem, DropReason.MISSING_USER_ID, DropReason.INVALID_USER_ID),
-            ),
-        ),
+        _early=f"coalesce(_not_an_event, CASE WHEN _user_problem IS NOT NULL THEN {user_reason} END)",
     )
-    candidate = F.col("_early").isNull()
     frame = _then(
         frame,
         done=("_items",),
-        _product_items=F.when(candidate, F.col("_items")),
-        _seconds=F.when(candidate, _epoch_seconds("_raw_time")),
-        _top_problem=F.when(candidate, _id_problem(F.col("_top_item"))),
+        _product_items="CASE WHEN _early IS NULL THEN _items END",
+        _seconds=f"CASE WHEN _early IS NULL THEN {_epoch_seconds('_raw_time')} END",
+        _top_problem=f"CASE WHEN _early IS NULL THEN {_id_problem('_top_item')} END",
     )
     # The one stage with lambdas (they run outside whole-stage codegen, so they share one projection).
-    items = F.col("_product_items")
     frame = _then(
         frame,
-        _listed=F.filter(items, lambda i: _id_problem(i).isNull()),
-        _n_missing=F.size(F.filter(items, _id_missing)),
+        _listed=f"filter(_product_items, i -> ({_id_problem('i')}) IS NULL)",
+        _n_missing=f"size(filter(_product_items, i -> {_id_missing('i')}))",
     )
     frame = _then(
         frame,
-        _order_items=F.array_distinct("_listed"),
-        _n_invalid=F.size(items) - F.size("_listed") - F.col("_n_missing"),
+        _order_items="array_distinct(_listed)",
+        _n_invalid="size(_product_items) - size(_listed) - _n_missing",
     )
-
-    products, order_items = F.col("_product_items"), F.col("_order_items")
-    top_problem = F.col("_top_problem")
-    reason = F.coalesce(
-        F.col("_early"),
-        F.when(
-            products.isNotNull() & (F.size(order_items) == 0),
-            F.when(F.col("_n_invalid") > 0, F.lit(DropReason.INVALID_ITEM_ID.value)).otherwise(
-                F.lit(DropReason.MISSING_ITEM_ID.value)
-            ),
-        )
-        .when(
-            products.isNull() & top_problem.isNotNull(),
-            _missing_or_invalid(top_problem, DropReason.MISSING_ITEM_ID, DropReason.INVALID_ITEM_ID),
-        )
-        .when(F.col("_raw_time").isNull(), F.lit(DropReason.MISSING_TIMESTAMP.value))
-        .when(F.col("_seconds").isNull(), F.lit(DropReason.INVALID_TIMESTAMP.value)),
+    item_reason = _reason_if("_n_invalid > 0", DropReason.INVALID_ITEM_ID, DropReason.MISSING_ITEM_ID)
+    top_reason = _missing_or_invalid("_top_problem", DropReason.MISSING_ITEM_ID, DropReason.INVALID_ITEM_ID)
+    reason = (
+        "coalesce(_early, CASE"
+        f" WHEN _product_items IS NOT NULL AND size(_order_items) = 0 THEN {item_reason}"
+        f" WHEN _product_items IS NULL AND _top_problem IS NOT NULL THEN {top_reason}"
+        f" WHEN _raw_time IS NULL THEN {sql_string(DropReason.MISSING_TIMESTAMP.value)}"
+        f" WHEN _seconds IS NULL THEN {sql_string(DropReason.INVALID_TIMESTAMP.value)} END)"
     )
     frame = _then(frame, **{REASON: reason})
     skips = {
-        ProductSkip.MISSING_ITEM_ID: F.col("_n_missing"),
-        ProductSkip.INVALID_ITEM_ID: F.col("_n_invalid"),
-        ProductSkip.DUPLICATE_ITEM_ID: F.size("_listed") - F.size(order_items),
+        ProductSkip.MISSING_ITEM_ID: "_n_missing",
+        ProductSkip.INVALID_ITEM_ID: "_n_invalid",
+        ProductSkip.DUPLICATE_ITEM_ID: "size(_listed) - size(_order_items)",
     }
-    kept = F.col(REASON).isNull()
-    return frame.select(
-        F.col(REASON),
-        F.when(kept, _usable_id(_field("messageId"))).alias(MESSAGE_ID),
-        F.when(kept, _usable_id(_field("anonymousId"))).alias(ANONYMOUS_ID),
-        F.when(kept, _field("userId")).alias(USER_ID),
-        F.when(kept, _field("event")).alias(EVENT_TYPE),
-        F.when(kept, F.col("_seconds")).alias(TIMESTAMP),
-        F.when(kept, F.coalesce(order_items, F.array("_top_item"))).alias(ITEM_IDS),
+    kept = f"{_name(REASON)} IS NULL"
+    return frame.selectExpr(
+        _name(REASON),
+        f"CASE WHEN {kept} THEN {_usable_id(_field('messageId'))} END AS {MESSAGE_ID}",
+        f"CASE WHEN {kept} THEN {_usable_id(_field('anonymousId'))} END AS {ANONYMOUS_ID}",
+        f"CASE WHEN {kept} THEN {_field('userId')} END AS {USER_ID}",
+        f"CASE WHEN {kept} THEN {_field('event')} END AS {EVENT_TYPE}",
+        f"CASE WHEN {kept} THEN _seconds END AS {_name(TIMESTAMP)}",
+        f"CASE WHEN {kept} THEN coalesce(_order_items, array(_top_item)) END AS {ITEM_IDS}",
         *(
-            F.when(kept & products.isNotNull(), count).otherwise(0).alias(PRODUCT_SKIP_COLUMNS[skip])
+            f"CASE WHEN {kept} AND _product_items IS NOT NULL THEN {count} ELSE 0 END AS {column}"
             for skip, count in skips.items()
+            for column in (PRODUCT_SKIP_COLUMNS[skip],)
         ),
     )
 
@@ -267,19 +290,19 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
 def dedupe(kept: DataFrame) -> DataFrame:
     """One event per messageId, the smallest by rules.dedupe_key; events without a messageId all stay."""
     # A null messageId must not group with other nulls: give each such row a key of its own.
-    own_key = F.when(F.col(MESSAGE_ID).isNull(), F.monotonically_increasing_id())
-    chosen = F.min(F.struct(TIMESTAMP, USER_ID, EVENT_TYPE, ITEM_IDS)).alias("chosen")
+    own_key = F.expr(f"CASE WHEN {MESSAGE_ID} IS NULL THEN monotonically_increasing_id() END")
+    chosen = F.expr(f"min(struct({_name(TIMESTAMP)}, {USER_ID}, {EVENT_TYPE}, {ITEM_IDS})) AS chosen")
     return kept.groupBy(F.col(MESSAGE_ID), own_key.alias("_own_key")).agg(chosen).select("chosen.*")
 
 
 def to_interactions(events: DataFrame) -> DataFrame:
     """Expand each event's items into rows with Personalize's column names, in CSV_HEADER order."""
     user, item, event_type, ts = CSV_HEADER
-    return events.select(
-        F.col(USER_ID).alias(user),
-        F.explode(ITEM_IDS).alias(item),
-        F.col(EVENT_TYPE).alias(event_type),
-        F.col(TIMESTAMP).alias(ts),
+    return events.selectExpr(
+        f"{USER_ID} AS {user}",
+        f"explode({ITEM_IDS}) AS {item}",
+        f"{EVENT_TYPE} AS {event_type}",
+        f"{_name(TIMESTAMP)} AS {ts}",
     )
 
 
@@ -290,29 +313,29 @@ class Transformed:
     dedupe_counts: Observation  # kept_events, output_rows
 
 
-def _total(column: Column, name: str) -> Column:
+def _total(count: Sql, name: str) -> Column:
     # sum() of no rows is null; the report wants 0.
-    return F.coalesce(F.sum(column), F.lit(0)).alias(name)
+    return F.expr(f"coalesce(sum({count}), 0) AS {name}")
 
 
 def line_metrics() -> list[Column]:
-    reason = F.col(REASON)
+    reason = _name(REASON)
     per_reason = [
-        _total(F.when(reason == r.value, 1).otherwise(0), r.value)
+        _total(f"CASE WHEN {reason} = {sql_string(r.value)} THEN 1 ELSE 0 END", r.value)
         for r in DropReason
         if r is not DropReason.DUPLICATE_MESSAGE_ID
     ]
-    skips = [_total(F.col(column), skip.value) for skip, column in PRODUCT_SKIP_COLUMNS.items()]
+    skips = [_total(column, skip.value) for skip, column in PRODUCT_SKIP_COLUMNS.items()]
     return [
-        F.count(F.lit(1)).alias("input_lines"),
-        _total(F.when(reason.isNull(), 1).otherwise(0), "kept_before_dedupe"),
+        F.expr("count(1) AS input_lines"),
+        _total(f"CASE WHEN {reason} IS NULL THEN 1 ELSE 0 END", "kept_before_dedupe"),
         *per_reason,
         *skips,
     ]
 
 
 def dedupe_metrics() -> list[Column]:
-    return [F.count(F.lit(1)).alias("kept_events"), _total(F.size(ITEM_IDS), "output_rows")]
+    return [F.expr("count(1) AS kept_events"), _total(f"size({ITEM_IDS})", "output_rows")]
 
 
 def transform(lines: DataFrame, config: MappingConfig) -> Transformed:
