@@ -113,11 +113,13 @@ def _epoch_seconds(text: Sql) -> Sql:
     local = f"try_cast(substring({text}, 1, 19) AS TIMESTAMP_NTZ)"
     epoch = "CAST('1970-01-01 00:00:00' AS TIMESTAMP_NTZ)"
     local_seconds = f"CAST(CAST({local} - {epoch} AS INTERVAL SECOND) AS BIGINT)"
-    sign = f"CASE WHEN contains({text}, '+') THEN 1 WHEN locate('-', {text}, 12) > 0 THEN -1 END"
     hours, minutes = f"CAST(substring({text}, -5, 2) AS INT)", f"CAST(substring({text}, -2, 2) AS INT)"
-    hours_minutes = f"{hours} * 3600 + {minutes} * 60"
-    # A CASE, not just null propagation: the digits may only be cast where there is an offset (ANSI).
-    offset = f"CASE WHEN ({sign}) IS NOT NULL THEN ({sign}) * ({hours_minutes}) ELSE 0 END"
+    hours_minutes = f"({hours} * 3600 + {minutes} * 60)"
+    # The digits are cast only in the branches that have an offset: elsewhere they may not be digits (ANSI).
+    offset = (
+        f"CASE WHEN contains({text}, '+') THEN {hours_minutes}"
+        f" WHEN locate('-', {text}, 12) > 0 THEN -{hours_minutes} ELSE 0 END"
+    )
     return f"CASE WHEN {_matches(text, rules.TIMESTAMP_BODY)} THEN {local_seconds} - ({offset}) END"
 
 
@@ -143,9 +145,10 @@ def _then(frame: DataFrame, done: tuple[str, ...] = (), **columns: Sql) -> DataF
     The expressions are SQL text, so that a stage is one call to the JVM: built as Column objects, the
     classification took some 2,000 Python-to-JVM round trips, about a second of every run.
     """
-    unknown = set(done) - set(frame.columns)
+    names = frame.columns  # a call to the JVM: read once
+    unknown = set(done) - set(names)
     assert not unknown, f"no such columns: {unknown}"
-    kept = [_name(name) for name in frame.columns if name not in done]
+    kept = [_name(name) for name in names if name not in done]
     return frame.selectExpr(*kept, *(f"{sql} AS {_name(name)}" for name, sql in columns.items()))
 
 
@@ -271,6 +274,7 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
         ProductSkip.DUPLICATE_ITEM_ID: "size(_listed) - size(_order_items)",
     }
     kept = f"{_name(REASON)} IS NULL"
+    kept_order = f"{kept} AND _product_items IS NOT NULL"
     return frame.selectExpr(
         _name(REASON),
         f"CASE WHEN {kept} THEN {_usable_id(_field('messageId'))} END AS {MESSAGE_ID}",
@@ -280,9 +284,8 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
         f"CASE WHEN {kept} THEN _seconds END AS {_name(TIMESTAMP)}",
         f"CASE WHEN {kept} THEN coalesce(_order_items, array(_top_item)) END AS {ITEM_IDS}",
         *(
-            f"CASE WHEN {kept} AND _product_items IS NOT NULL THEN {count} ELSE 0 END AS {column}"
+            f"CASE WHEN {kept_order} THEN {count} ELSE 0 END AS {PRODUCT_SKIP_COLUMNS[skip]}"
             for skip, count in skips.items()
-            for column in (PRODUCT_SKIP_COLUMNS[skip],)
         ),
     )
 
