@@ -9,8 +9,12 @@ Three contenders on the same generated Segment data, in the same SparkSession, i
   * job         -- segment_personalize.pipeline.run: the real job, report and read-back check included.
   * workshop    -- a port of the workshop's glue_etl.py to plain Spark: inferred schema, a count, a
                    Python row filter, another count, repartition(1), fixed-pattern timestamp parse.
-With --breakdown, also the job cut after each of its steps (each writing nothing, the last writing the
-CSV without the read-back and report), to show where the time over the floor goes. Contenders run in
+With --phases, Spark's event log splits each run's own wall time into the scan stage (the first stage:
+list, read, parse and, for the job, classify and pre-sort for the de-duplication), the later stages
+(the job's de-duplication + CSV write, its read-back check) and the driver's time outside any stage
+(planning, the write's setup and commit, scheduling); it is read from the same runs as the totals, so
+it needs no extra runs and drifts with them. With --breakdown, also the job cut after each of its steps
+(each writing nothing, the last writing the CSV without the read-back and report). Contenders run in
 rounds (each once per round, every other round in reverse order) so that a machine whose speed drifts
 slows all of them alike.
 Prints wall times, events/s and the ratios the project promises (job <= 0.10 x workshop, <= 1.2 x floor).
@@ -19,10 +23,12 @@ Prints wall times, events/s and the ratios the project promises (job <= 0.10 x w
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import statistics
 import sys
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -130,24 +136,84 @@ def written(spark: SparkSession, data: Path, out: Path) -> None:
 
 
 Contender = Callable[[SparkSession, Path, Path], object]
+Interval = tuple[float, float]  # a stage's submission and completion, epoch ms
+
+PHASES = ("driver, outside any stage", "scan stage", "later stages")
+
+
+def _run_group(name: str, attempt: int) -> str:
+    return f"{name}|{attempt}"
 
 
 def timed_rounds(contenders: dict[str, Contender], spark, data, out, repeat: int) -> dict[str, list[float]]:
     """Wall times of each contender, one run of every contender per round.
 
     This machine's speed drifts (up to 2x within minutes), so each round runs every contender, and
-    every other round runs them in reverse order: a slow spell then hits all of them alike.
+    every other round runs them in reverse order: a slow spell then hits all of them alike. Each run is
+    its own Spark job group, so that the event log can tell its stages apart (--phases).
     """
     times: dict[str, list[float]] = {name: [] for name in contenders}
     for attempt in range(repeat):
         order = list(contenders) if attempt % 2 == 0 else list(reversed(contenders))
         for name in order:
+            spark.sparkContext.setJobGroup(_run_group(name, attempt), name)
             start = time.perf_counter()
             contenders[name](spark, data, out)
             elapsed = time.perf_counter() - start
             times[name].append(elapsed)
             print(f"  round {attempt + 1}  {name:<28} {elapsed:7.1f} s", file=sys.stderr)
     return times
+
+
+def stage_intervals(event_log: Path) -> dict[str, list[Interval]]:
+    """When each stage that ran was submitted and completed, by job group, from a Spark event log."""
+    group_of_stage: dict[int, str | None] = {}
+    intervals: dict[str, list[Interval]] = defaultdict(list)
+    with event_log.open() as lines:
+        for line in lines:
+            event = json.loads(line)
+            if event["Event"] == "SparkListenerJobStart":
+                group = event.get("Properties", {}).get("spark.jobGroup.id")
+                for stage in event["Stage Infos"]:
+                    group_of_stage[stage["Stage ID"]] = group
+            elif event["Event"] == "SparkListenerStageCompleted":
+                info = event["Stage Info"]
+                group = group_of_stage.get(info["Stage ID"])
+                if group and "Submission Time" in info:  # a skipped stage has none
+                    intervals[group].append((info["Submission Time"], info["Completion Time"]))
+    return intervals
+
+
+def _covered_ms(intervals: list[Interval]) -> float:
+    covered, end = 0.0, float("-inf")
+    for start, stop in sorted(intervals):
+        covered += max(0.0, stop - max(start, end))
+        end = max(end, stop)
+    return covered
+
+
+def phases(wall_s: float, intervals: list[Interval]) -> dict[str, float]:
+    """A run's wall time split into PHASES, in seconds: the first stage is the scan stage."""
+    stages = sorted(intervals)
+    busy = _covered_ms(stages) / 1000
+    scan = (stages[0][1] - stages[0][0]) / 1000 if stages else 0.0
+    return dict(zip(PHASES, (wall_s - busy, scan, busy - scan), strict=True))
+
+
+def print_phases(times: dict[str, list[float]], intervals: dict[str, list[Interval]]) -> None:
+    medians: dict[str, dict[str, float]] = {}
+    for name, walls in times.items():
+        runs = [phases(wall, intervals[_run_group(name, attempt)]) for attempt, wall in enumerate(walls)]
+        medians[name] = {"wall": statistics.median(walls)}
+        medians[name] |= {phase: statistics.median(run[phase] for run in runs) for phase in PHASES}
+    if {"job", "scan floor"} <= medians.keys():
+        floor, job = medians["scan floor"], medians["job"]
+        medians["job - scan floor"] = {key: job[key] - floor[key] for key in job}
+    columns = ("wall", *PHASES)
+    print("\nWhere each run's wall time goes (s, median of the rounds; Spark's event log of the same runs)")
+    print("| contender | " + " | ".join(columns) + " |\n|---|" + "---:|" * len(columns))
+    for name, split in medians.items():
+        print(f"| {name} | " + " | ".join(f"{split[key]:.2f}" for key in columns) + " |")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -161,6 +227,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--breakdown", action="store_true", help="also time the job cut after each of its steps"
     )
+    parser.add_argument(
+        "--phases", action="store_true", help="split each run's time into driver, scan stage, later stages"
+    )
     args = parser.parse_args(argv)
 
     data = args.workdir / f"segment-logs-{args.events}"
@@ -169,7 +238,13 @@ def main(argv: list[str] | None = None) -> None:
         shutil.rmtree(data, ignore_errors=True)
         write_segment_logs(data, args.events)
     out = args.workdir / "out"
-    spark = local_spark_session(app_name="bench", master="local[2]")
+    event_logs = (args.workdir / "eventlog").resolve()
+    extra_conf = {}
+    if args.phases:
+        shutil.rmtree(event_logs, ignore_errors=True)
+        event_logs.mkdir(parents=True)
+        extra_conf = {"spark.eventLog.enabled": "true", "spark.eventLog.dir": event_logs.as_uri()}
+    spark = local_spark_session(app_name="bench", master="local[2]", extra_conf=extra_conf)
     size_mb = sum(p.stat().st_size for p in data.rglob("*.gz")) / 1e6
 
     job(spark, data, out)  # warm-up: JIT, file listing caches
@@ -197,6 +272,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"job / scan floor = {paired:.2f} (median of the {args.repeat} rounds' own ratios)")
     if "workshop" in best:
         print(f"job / workshop   = {best['job'] / best['workshop']:.3f} (goal <= 0.10)")
+    if args.phases:
+        (event_log,) = event_logs.iterdir()
+        print_phases({name: times[name] for name in contenders}, stage_intervals(event_log))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from pyspark import SparkConf
 from pyspark.sql import SparkSession
@@ -17,7 +18,10 @@ JOB_SQL_CONF = {"spark.sql.codegen.hugeMethodLimit": str(HOTSPOT_HUGE_METHOD_BYT
 
 
 def local_spark_session(
-    app_name: str = "segment-personalize", master: str | None = None, shuffle_partitions: int | None = None
+    app_name: str = "segment-personalize",
+    master: str | None = None,
+    shuffle_partitions: int | None = None,
+    extra_conf: Mapping[str, str] | None = None,
 ) -> SparkSession:
     """``master`` None keeps what spark-submit configured, and is local[*] under plain python."""
     builder = (
@@ -26,7 +30,7 @@ def local_spark_session(
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
     )
-    for key, value in JOB_SQL_CONF.items():
+    for key, value in {**JOB_SQL_CONF, **(extra_conf or {})}.items():
         builder = builder.config(key, value)
     if master is not None:
         builder = builder.master(master)
