@@ -194,9 +194,9 @@ def _covered_ms(intervals: list[Interval]) -> float:
 
 def phases(wall_s: float, intervals: list[Interval]) -> dict[str, float]:
     """A run's wall time split into PHASES, in seconds: the first stage is the scan stage."""
-    stages = sorted(intervals)
-    busy = _covered_ms(stages) / 1000
-    scan = (stages[0][1] - stages[0][0]) / 1000 if stages else 0.0
+    busy = _covered_ms(intervals) / 1000
+    first_start, first_end = min(intervals, default=(0.0, 0.0))
+    scan = (first_end - first_start) / 1000
     return dict(zip(PHASES, (wall_s - busy, scan, busy - scan), strict=True))
 
 
