@@ -6,7 +6,16 @@ SHELL := bash
 PYTHON ?= python3
 # Spark binds to this address in local mode; loopback avoids its hostname warning and any exposure.
 export SPARK_LOCAL_IP ?= 127.0.0.1
-VENV := .venv
+# The Glue version to build, run and test for: 6.0 (Spark 4.1.1, AWS's default for new jobs) or 5.1
+# (Spark 3.5.6). Each has its own virtualenv, so switching never reinstalls; pins: requirements/glue-*.txt.
+GLUE_VERSION ?= 6.0
+GLUE_VERSIONS := 6.0 5.1
+ifeq ($(filter $(GLUE_VERSION),$(GLUE_VERSIONS)),)
+$(error GLUE_VERSION must be one of $(GLUE_VERSIONS), got '$(GLUE_VERSION)')
+endif
+export GLUE_VERSION
+PINS := requirements/glue-$(GLUE_VERSION).txt
+VENV := .venv/glue-$(GLUE_VERSION)
 PY := $(VENV)/bin/python
 SETUP_STAMP := $(VENV)/.setup-stamp
 
@@ -22,13 +31,14 @@ JOB_ARGS ?=
 help:
 	@echo "make run    - set up, generate sample Segment data if no INPUT is given, run the Glue job locally"
 	@echo "make test   - set up and run the whole test suite (lint included)"
+	@echo "GLUE_VERSION=6.0 (default) or 5.1 on any target, e.g. make test GLUE_VERSION=5.1"
 	@echo "make run INPUT=dir OUTPUT=dir JOB_ARGS='--SINGLE_FILE true' - run on your own files"
 	@grep -h '^## ' mk/*.mk | sed 's/^## /make /'
 
-$(SETUP_STAMP): pyproject.toml
+$(SETUP_STAMP): pyproject.toml $(PINS)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -r $(PINS) -e '.[dev]'
 	touch $@
 
 setup: $(SETUP_STAMP)
