@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> None:
     versions = tuple(v.strip() for v in args.versions.split(",") if v.strip())
     missing = [v for v in versions if not venv_python(v).exists()]
     if missing:
-        raise SystemExit(f"error: no virtualenv for Glue {', '.join(missing)}: run make setup GLUE_VERSION=<v>")
+        names = ", ".join(missing)
+        raise SystemExit(f"error: no virtualenv for Glue {names}: run make setup GLUE_VERSION=<version>")
     from segment_personalize.sample_data import write_segment_logs
 
     data = args.workdir / f"segment-logs-{args.events}"
