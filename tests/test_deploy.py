@@ -17,7 +17,7 @@ import pytest
 from botocore.stub import Stubber
 
 from deploy import __main__ as deploy_cli
-from deploy import glue_run, validate
+from deploy import glue_run
 from deploy.apply import Clients, deploy
 from deploy.config import ConfigError, load_config
 from deploy.package import ROOT, build_glue, build_lambda
@@ -573,6 +573,8 @@ def test_validation_parses_exactly_what_deploy_sends(tmp_path: Path, monkeypatch
     from personalize_stream.settings import StreamSettings
     from segment_personalize import job_config
 
+    from deploy import validate
+
     config = load_config(
         write_config(
             tmp_path / "deploy.toml",
@@ -610,6 +612,8 @@ def test_validation_parses_exactly_what_deploy_sends(tmp_path: Path, monkeypatch
 
 
 def test_the_shipped_config_with_its_placeholders_filled_is_deployable() -> None:
+    from deploy import validate
+
     shipped = Path(deploy_cli.__file__).with_name("deploy.toml")
     env = {f"SP_{key.upper()}": value for key, value in SAMPLE.items()}
     config = validate.load_deployable(shipped, env=env)
