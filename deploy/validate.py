@@ -117,8 +117,10 @@ def refusals(config: DeployConfig) -> list[str]:
     problems: list[str] = []
     by_keys: dict[tuple[str, ...], tuple[list[str], str]] = {}
     for side, refusal in SIDES:
-        if message := refusal(base):  # the defaults themselves refused: deploy and its parser disagree
-            problems.append(f"{side} refuses deploy's defaults: {message}")
+        # Refused even at the baseline: no key is to blame, deploy itself does not set what the side
+        # now needs (a new required parameter), so every deploy would be broken.
+        if message := refusal(base):
+            problems.append(f"{side} would refuse what deploy sets, whatever the config: {message}")
             continue
         for keys, message in _blame(config, base, refusal).items():
             by_keys.setdefault(keys, ([], message))[0].append(side)

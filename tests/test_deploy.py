@@ -613,6 +613,31 @@ def test_validation_parses_exactly_what_deploy_sends(tmp_path: Path, monkeypatch
     assert (parsed.bookmarks, parsed.single_file, parsed.mapping.item_id_field) == (True, True, "product_id")
 
 
+def test_a_parser_that_tightens_is_followed_with_no_change_to_deploy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from segment_personalize import job_config, rules
+
+    from deploy import validate
+
+    config = load_config(write_config(tmp_path / "deploy.toml", **SAMPLE, item_id_field="product_id"), env={})
+    assert validate.refusals(config) == []
+    # Both sides now accept only sku: the key that sets it is named.
+    monkeypatch.setattr(rules, "ITEM_ID_FIELDS", ("sku",))
+    assert validate.refusals(config) == [
+        "item_id_field = 'product_id': item_id_field must be one of sku, got 'product_id' "
+        "(the Glue job and the Lambda would refuse it)"
+    ]
+    monkeypatch.undo()
+    # The job now requires a parameter deploy does not send: every deploy would be broken, whatever the keys.
+    monkeypatch.setattr(job_config, "REQUIRED", (*job_config.REQUIRED, "ANONYMOUS_EVENTS"))
+    (line,) = validate.refusals(config)
+    assert line.startswith(
+        "the Glue job would refuse what deploy sets, whatever the config: "
+        "the following arguments are required: --ANONYMOUS_EVENTS"
+    )
+
+
 def test_the_shipped_config_with_its_placeholders_filled_is_deployable() -> None:
     from deploy import validate
 
