@@ -3,6 +3,9 @@
 Uploads build/dist/ (make package), then creates or updates the Glue job, database, classifier,
 crawler, Athena named queries, the Lambda and its Kinesis event source mapping, each reported as
 created / updated / unchanged. --dry-run prints every request instead and calls nothing.
+
+Both first check every value, also through the Glue job's and the Lambda's own parsers
+(deploy/validate.py): a problem is one `error:` line naming the key, exit 2, before any call.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ import sys
 from pathlib import Path
 
 from crawler.definition import SpecError
-from deploy.config import DEFAULT_PATH, ConfigError, DeployConfig, load_config
+from deploy.config import DEFAULT_PATH, ConfigError, DeployConfig
 from deploy.plan import DIST, plan
+from deploy.validate import load_deployable
 
 
 def clients_for(config: DeployConfig):
@@ -39,11 +43,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="print the plan; call nothing")
     args = parser.parse_args(argv)
     try:
-        config = load_config(args.config)
+        config = load_deployable(args.config)
         # Building every request first catches values AWS would refuse (e.g. a malformed role ARN)
         # before anything is uploaded or created.
         steps = plan(config)
-    except (ConfigError, SpecError) as error:
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
+    except SpecError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.dry_run:

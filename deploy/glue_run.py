@@ -1,6 +1,8 @@
 """python -m deploy.glue_run: start a Glue job run and follow it to the end.
 
-Prints each state change and where the run report is; exits 0 on SUCCEEDED, 1 otherwise.
+Prints each state change and where the run report is; exits 0 on SUCCEEDED, 1 otherwise, and 2
+before starting anything when the config is wrong, the deployed job is on another Glue version than
+glue_version, or the job's own parser refuses the --arg overrides.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from deploy.config import DEFAULT_PATH, ConfigError, load_job_target
+from deploy.validate import job_refusal
 
 TERMINAL = {"SUCCEEDED", "FAILED", "ERROR", "TIMEOUT", "STOPPED", "EXPIRED"}
 
@@ -55,6 +58,20 @@ def follow(
         sleep(poll_seconds)
 
 
+def check_job(name: str, job: dict[str, Any], glue_version: str, overrides: dict[str, str]) -> str | None:
+    """Why this run should not start, or None: checked before a run is paid for."""
+    deployed = job.get("GlueVersion")
+    if deployed and deployed != glue_version:
+        return (
+            f"job {name!r} is deployed on Glue {deployed}, but glue_version is {glue_version}: "
+            f"run make deploy GLUE_VERSION={glue_version} first, or make glue-run GLUE_VERSION={deployed}"
+        )
+    if overrides and (refusal := job_refusal(name, {**job.get("DefaultArguments", {}), **overrides})):
+        given = " ".join(f"--arg {key.lstrip('-')}={value}" for key, value in overrides.items())
+        return f"{given}: the job would refuse it: {refusal}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.glue_run", description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=DEFAULT_PATH)
@@ -70,7 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_job_target(args.config)
         overrides = parse_overrides(args.arg)
-    except (ConfigError, ValueError) as error:
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
+    except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
@@ -80,13 +101,17 @@ def main(argv: list[str] | None = None) -> int:
     glue = boto3.client("glue", region_name=config.region, endpoint_url=config.endpoint_url or None)
     try:
         try:
-            defaults = glue.get_job(JobName=config.job_name)["Job"].get("DefaultArguments", {})
+            job = glue.get_job(JobName=config.job_name)["Job"]
         except glue.exceptions.EntityNotFoundException:
             print(
                 f"error: no Glue job {config.job_name!r} in {config.region}: run make deploy first",
                 file=sys.stderr,
             )
             return 1
+        if problem := check_job(config.job_name, job, config.glue_version, overrides):
+            print(f"error: {problem}", file=sys.stderr)
+            return 2
+        defaults = job.get("DefaultArguments", {})
         run_id = glue.start_job_run(JobName=config.job_name, Arguments=overrides)["JobRunId"]
         run = follow(glue, config.job_name, run_id, poll_seconds=args.poll_seconds)
     except ClientError as error:

@@ -9,7 +9,6 @@ from typing import Any
 from crawler.definition import CrawlerSpec, classifier_request, crawler_request
 from deploy.config import DeployConfig
 
-GLUE_VERSION = "5.1"
 LAMBDA_RUNTIME = "python3.11"
 LAMBDA_HANDLER = "personalize_stream.handler.handler"
 DIST = Path(__file__).resolve().parent.parent / "build" / "dist"
@@ -28,6 +27,7 @@ def artifact_uri(config: DeployConfig, name: str) -> str:
 
 
 def job_arguments(config: DeployConfig) -> dict[str, str]:
+    """The job's DefaultArguments: the one builder, used by the request and by deploy.validate."""
     arguments = {
         "--S3_JSON_INPUT_PATH": config.input_path,
         "--S3_CSV_OUTPUT_PATH": config.output_path,
@@ -53,7 +53,9 @@ def glue_job_request(config: DeployConfig) -> dict[str, Any]:
             "PythonVersion": "3",
         },
         "DefaultArguments": job_arguments(config),
-        "GlueVersion": GLUE_VERSION,
+        # Selects Spark and Python together (6.0: Spark 4.1.1, Python 3.13; 5.1: Spark 3.5.6, Python 3.11);
+        # Command.PythonVersion stays "3", which for glueetl only means Python 3.
+        "GlueVersion": config.glue_version,
         "WorkerType": config.worker_type,
         "NumberOfWorkers": config.number_of_workers,
         "MaxRetries": 0,
@@ -71,6 +73,15 @@ def crawler_spec(config: DeployConfig) -> CrawlerSpec:
     )
 
 
+def lambda_environment(config: DeployConfig) -> dict[str, str]:
+    """The Lambda's environment: the one builder, used by the request and by deploy.validate."""
+    return {
+        "PERSONALIZE_TRACKING_ID": config.tracking_id,
+        "ITEM_ID_FIELD": config.item_id_field,
+        **({"SUPPORTED_EVENTS": config.supported_events} if config.supported_events else {}),
+    }
+
+
 def lambda_request(config: DeployConfig) -> dict[str, Any]:
     return {
         "FunctionName": config.function_name,
@@ -80,13 +91,7 @@ def lambda_request(config: DeployConfig) -> dict[str, Any]:
         "Description": "Segment calls from Kinesis -> Personalize PutEvents (segment-personalize)",
         "Timeout": 60,
         "MemorySize": 512,
-        "Environment": {
-            "Variables": {
-                "PERSONALIZE_TRACKING_ID": config.tracking_id,
-                "ITEM_ID_FIELD": config.item_id_field,
-                **({"SUPPORTED_EVENTS": config.supported_events} if config.supported_events else {}),
-            }
-        },
+        "Environment": {"Variables": lambda_environment(config)},
     }
 
 
