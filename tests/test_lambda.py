@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 from personalize_stream import handler as lambda_handler
-from personalize_stream.deadline import Deadline
+from personalize_stream.deadline import Deadline, longest_backoff_s
 from personalize_stream.event_shape import MalformedEvent
 from personalize_stream.handler import process
 from personalize_stream.settings import ConfigError, StreamSettings
@@ -494,6 +494,16 @@ def test_botocore_does_not_sleep_into_the_margin_before_a_retry(
     assert len(sink.requests) == attempts
     assert response == {"batchItemFailures": [{"itemIdentifier": seq(1)}]}
     assert (summary["calls"], summary["unsent_events"], summary["failed_events"]) == (1, 1, 0)
+
+
+def test_the_longest_backoff_botocore_may_sleep() -> None:
+    class Answer:
+        def __init__(self, headers: dict[str, str]) -> None:
+            self.headers = headers
+
+    assert [longest_backoff_s(n, None) for n in range(1, 8)] == [1, 2, 4, 8, 16, 20, 20]
+    assert longest_backoff_s(2, (Answer({}), {})) == 2
+    assert longest_backoff_s(2, (Answer({"x-amz-retry-after": "1500"}), {})) == 7
 
 
 def test_a_hung_endpoint_does_not_outlive_the_invocation(fresh_client: None) -> None:

@@ -5,8 +5,8 @@ batch job's rules, de-duplicated by messageId, grouped by (userId, sessionId) in
 most 10 events and sent. The response lists the records to retry (ReportBatchItemFailures); everything
 else is sent, or skipped and counted under a named reason.
 
-Calls stop while DEADLINE_MARGIN_MS of the invocation is left (deadline.py); the records not sent by then
-are in the response like failures. A misconfigured function or a malformed event fails the whole
+No call starts once less than DEADLINE_MARGIN_MS of the invocation is left (deadline.py); the records not
+sent by then are in the response like failures. A misconfigured function or a malformed event fails the whole
 invocation with one JSON log line (settings.py, event_shape.py).
 """
 
@@ -90,7 +90,7 @@ def process(
     return response, summary
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+def handler(event: Any, context: Any) -> dict[str, Any]:
     try:
         settings = StreamSettings.from_env()
         records = records_of(event)
