@@ -50,7 +50,10 @@ class RecordingSink:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits up to one interval, and tests start a sink each.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -108,8 +111,11 @@ class RecordingSink:
                 self.send_header("Content-Length", str(len(payload)))
                 if code is not None:
                     self.send_header("x-amzn-ErrorType", code)
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up first (its read timeout, or the Lambda's deadline)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
+
+import pytest
 
 from stream_local.kinesis import lambda_record
 
@@ -43,3 +48,44 @@ def track(
     if anonymous_id is not None:
         call["anonymousId"] = anonymous_id
     return call
+
+
+class FakeContext:
+    """Lambda's context as far as the handler reads it: the time left, counted on ``clock`` (seconds)."""
+
+    def __init__(self, budget_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._deadline = clock() + budget_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self._deadline - self._clock()) * 1000)
+
+
+class SteppedClock:
+    """A clock that moves only when told, e.g. by a sink's fault hook: each request costs what a test says."""
+
+    def __init__(self) -> None:
+        self._now = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += seconds
+
+
+def use_sink_endpoint(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
+    """The environment the handler's own client reads, pointed at a sink (as stream_local does)."""
+    for name, value in {
+        "PERSONALIZE_TRACKING_ID": TRACKING_ID,
+        "AWS_ENDPOINT_URL_PERSONALIZE_EVENTS": url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)

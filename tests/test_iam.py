@@ -9,6 +9,7 @@ import pytest
 
 IAM = Path(__file__).resolve().parent.parent / "iam"
 POLICIES = sorted(IAM.glob("*-role-policy.json"))
+PUT_EVENTS_SID = "PutEventsHasNoResourceLevelPermissions"
 
 
 def statements(path: Path) -> list[dict]:
@@ -29,8 +30,11 @@ def test_no_wildcard_actions_and_scoped_resources(path: Path) -> None:
             assert "*" not in action, f"{path.name} {statement['Sid']}: {action}"
         for resource in as_list(statement["Resource"]):
             # CloudWatch metrics have no resource ARN; that statement is scoped by namespace instead.
+            # PutEvents has none either (test_put_events_is_granted_on_every_resource).
             if resource == "*":
-                assert statement["Action"] == "cloudwatch:PutMetricData" and "Condition" in statement
+                assert (
+                    statement["Action"] == "cloudwatch:PutMetricData" and "Condition" in statement
+                ) or statement["Sid"] == PUT_EVENTS_SID, f"{path.name} {statement['Sid']}"
             else:
                 assert resource.startswith("arn:aws:"), resource
 
@@ -45,6 +49,20 @@ def test_the_roles_can_do_their_jobs() -> None:
         "kinesis:GetShardIterator",
         "sqs:SendMessage",
     } <= stream
+
+
+def test_put_events_is_granted_on_every_resource() -> None:
+    # The PutEvents API reference: "If you use an AWS Lambda function to call the PutEvents operation,
+    # your function's execution role must have permission to perform the personalize:PutEvents action
+    # with the wildcard * in the Resource element." Scoped to the event tracker's ARN, every call is denied.
+    granting = [
+        s
+        for s in statements(IAM / "lambda-role-policy.json")
+        if "personalize:PutEvents" in as_list(s["Action"])
+    ]
+    assert granting == [
+        {"Sid": PUT_EVENTS_SID, "Effect": "Allow", "Action": "personalize:PutEvents", "Resource": "*"}
+    ]
 
 
 @pytest.mark.parametrize("name,service", [("glue", "glue.amazonaws.com"), ("lambda", "lambda.amazonaws.com")])

@@ -7,18 +7,29 @@ through botocore's Stubber where exact parameters are the point.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from botocore.stub import Stubber
 from personalize_stream import handler as lambda_handler
+from personalize_stream.deadline import Deadline, longest_backoff_s
+from personalize_stream.event_shape import MalformedEvent
 from personalize_stream.handler import process
 from personalize_stream.settings import ConfigError, StreamSettings
 from segment_personalize.rules import MappingConfig
 
 from stream_local.sink import RecordingSink, client_for
-from tests.lambda_support import TRACKING_ID, kinesis_event, kinesis_record, track
+from tests.lambda_support import (
+    TRACKING_ID,
+    FakeContext,
+    SteppedClock,
+    kinesis_event,
+    kinesis_record,
+    track,
+    use_sink_endpoint,
+)
 
 T0 = 1795168800  # 2026-11-20T10:00:00Z
 SETTINGS = StreamSettings(tracking_id=TRACKING_ID, max_concurrency=1)
@@ -54,6 +65,7 @@ def test_settings_from_env() -> None:
             "RETRY_MODE": "adaptive",
             "MAX_ATTEMPTS": "4",
             "MAX_CONCURRENCY": "3",
+            "DEADLINE_MARGIN_MS": "12000",
         }
     )
     assert settings == StreamSettings(
@@ -62,14 +74,26 @@ def test_settings_from_env() -> None:
         max_concurrency=3,
         retry_mode="adaptive",
         max_attempts=4,
+        deadline_margin_ms=12000,
     )
+
+
+def test_the_default_deadline_margin_is_one_attempt_and_a_second() -> None:
+    settings = StreamSettings.from_env({"PERSONALIZE_TRACKING_ID": TRACKING_ID})
+    assert (settings.connect_timeout, settings.read_timeout, settings.deadline_margin_ms) == (2.0, 5.0, 8000)
 
 
 @pytest.mark.parametrize(
     ("env", "message"),
     [
         ({"RETRY_MODE": "legacy"}, "RETRY_MODE must be one of standard, adaptive"),
-        ({"MAX_ATTEMPTS": "zero"}, "invalid Lambda environment"),
+        ({"MAX_ATTEMPTS": "zero"}, "MAX_ATTEMPTS must be an integer, got 'zero'"),
+        ({"DEADLINE_MARGIN_MS": "8s"}, "DEADLINE_MARGIN_MS must be an integer, got '8s'"),
+        (
+            {"DEADLINE_MARGIN_MS": "6999"},
+            r"DEADLINE_MARGIN_MS must be 7000\.\.900000 \(at least one PutEvents",
+        ),
+        ({"DEADLINE_MARGIN_MS": "900001"}, r"DEADLINE_MARGIN_MS must be 7000\.\.900000"),
         ({"MAX_CONCURRENCY": "0"}, "MAX_CONCURRENCY must be 1..64"),
         ({"ITEM_ID_FIELD": "id"}, "item_id_field must be one of sku, product_id"),
     ],
@@ -149,6 +173,7 @@ def test_exact_payloads_and_named_skips() -> None:
         "sent_events": 4,
         "rejected_events": 0,
         "failed_events": 0,
+        "unsent_events": 0,
         "failed_records": 0,
     }
 
@@ -327,6 +352,7 @@ def test_logs_are_json_lines_with_counts_and_no_personal_data(
             "sent_events": 1,
             "rejected_events": 0,
             "failed_events": 0,
+            "unsent_events": 0,
             "failed_records": 0,
         },
     ]
@@ -336,9 +362,292 @@ def test_logs_are_json_lines_with_counts_and_no_personal_data(
 
 
 def test_undecodable_record_shapes_are_skipped_not_raised() -> None:
-    records = [{"kinesis": {"sequenceNumber": "1", "data": 5}}, {"nope": True}, kinesis_record(b"", "3")]
+    records = [
+        {"kinesis": {"sequenceNumber": "1", "data": 5}},
+        {"kinesis": {"sequenceNumber": "2"}},
+        kinesis_record(b"", "3"),
+    ]
     with RecordingSink() as sink:
         response, summary = process(records, SETTINGS, client_for(sink.url))
     assert response == {"batchItemFailures": []}
     assert summary["skipped"] == {"blank_line": 1, "undecodable_record": 2}
+    assert sink.requests == []
+
+
+# --- the deadline ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_client() -> Iterator[None]:
+    """The handler caches its client per settings; each test's sink has its own URL."""
+    lambda_handler.personalize_client.cache_clear()
+    yield
+    lambda_handler.personalize_client.cache_clear()
+
+
+def one_session(count: int) -> list[dict[str, Any]]:
+    return [track(f"m{n}", "u1", anonymous_id="s1", sku=f"sku-{n}") for n in range(1, count + 1)]
+
+
+def sent_ids(sink: RecordingSink) -> list[str]:
+    return [event["eventId"] for body in sink.accepted for event in body["eventList"]]
+
+
+def costs(clock: SteppedClock, seconds: float):
+    """A sink fault hook that accepts every call and charges it ``seconds`` of the invocation's time."""
+
+    def charge(body: dict[str, Any], seen: int) -> None:
+        clock.advance(seconds)
+
+    return charge
+
+
+def test_no_call_starts_inside_the_margin_and_the_rest_is_reported_in_order() -> None:
+    # The issue's case on a clock that only the endpoint moves: 10 s left, 2 s a call, 100 records in one
+    # session, the default 8 s margin. Calls start at 10 s and 8 s left; at 6 s left none does.
+    clock = SteppedClock()
+    context = FakeContext(10.0, clock)
+    with RecordingSink(fault=costs(clock, 2.0)) as sink:
+        response, summary = process(
+            kinesis_event(one_session(100)),
+            SETTINGS,
+            client_for(sink.url),
+            Deadline.of(context, SETTINGS.deadline_margin_ms),
+        )
+    assert sent_ids(sink) == [f"m{n}" for n in range(1, 21)]
+    assert response == {"batchItemFailures": [{"itemIdentifier": seq(n)} for n in range(21, 101)]}
+    assert (summary["calls"], summary["sent_events"], summary["unsent_events"]) == (2, 20, 80)
+    assert (summary["failed_events"], summary["failed_records"]) == (0, 80)
+
+
+def test_sessions_the_deadline_stops_are_reported_in_record_order(capsys: pytest.CaptureFixture[str]) -> None:
+    # Three sessions interleaved record by record (a: 1, 4, 7, ...; b: 2, 5, ...; c: 3, 6, ...), 12 each,
+    # sent one session after the other. a's two calls fit before the margin; b and c never start.
+    payloads = [
+        track(f"{name}{n}", f"user-{name}", anonymous_id=f"s-{name}") for n in range(12) for name in "abc"
+    ]
+    clock = SteppedClock()
+    margin_ms = SETTINGS.deadline_margin_ms
+    with RecordingSink(fault=costs(clock, 1.0)) as sink:
+        response, summary = process(
+            kinesis_event(payloads),
+            SETTINGS,
+            client_for(sink.url),
+            Deadline.of(FakeContext(margin_ms / 1000 + 1.5, clock), margin_ms),
+        )
+    assert sent_ids(sink) == [f"a{n}" for n in range(12)]
+    held = [n for n in range(1, 37) if n % 3 != 1]
+    assert response == {"batchItemFailures": [{"itemIdentifier": seq(n)} for n in held]}
+    assert (summary["calls"], summary["unsent_events"], summary["failed_records"]) == (2, 24, 24)
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert logged == [
+        {
+            "level": "WARNING",
+            "message": "deadline reached",
+            "margin_ms": margin_ms,
+            "unsent_events": 24,
+            "unsent_records": 24,
+        }
+    ]
+
+
+def test_the_deadline_also_stops_isolating_a_bad_event() -> None:
+    # 12 events: m1..m10 in one call (m2 invalid), m11..m12 in a second. The grouped call is refused, m1
+    # and m2 are sent alone, then the margin is reached: m3.. and the second call are held back.
+    def reject_bad_and_charge(body: dict[str, Any], seen: int):
+        clock.advance(1.0)
+        return (
+            (400, "InvalidInputException") if any(e["itemId"] == "bad" for e in body["eventList"]) else None
+        )
+
+    payloads = one_session(12)
+    payloads[1] = track("m2", "u1", anonymous_id="s1", sku="bad")
+    clock = SteppedClock()
+    margin_ms = SETTINGS.deadline_margin_ms
+    with RecordingSink(fault=reject_bad_and_charge) as sink:
+        response, summary = process(
+            kinesis_event(payloads),
+            SETTINGS,
+            client_for(sink.url, max_attempts=1),
+            Deadline.of(FakeContext(margin_ms / 1000 + 2.5, clock), margin_ms),
+        )
+    assert [[e["eventId"] for e in r.body["eventList"]] for r in sink.requests][1:] == [["m1"], ["m2"]]
+    assert response == {"batchItemFailures": [{"itemIdentifier": seq(n)} for n in range(3, 13)]}
+    assert (summary["sent_events"], summary["rejected_events"], summary["unsent_events"]) == (1, 1, 10)
+
+
+@pytest.mark.parametrize(("seconds_over_margin", "attempts"), [(0.5, 1), (1.5, 2)])
+def test_botocore_does_not_sleep_into_the_margin_before_a_retry(
+    seconds_over_margin: float, attempts: int
+) -> None:
+    # Throttled every time. botocore may sleep up to 1 s before the 2nd attempt and 2 s before the 3rd:
+    # a retry is only allowed when the margin is still left after the longest sleep.
+    clock = SteppedClock()  # never moves: only the deadline hook can stop the retries
+    margin_ms = SETTINGS.deadline_margin_ms
+    with RecordingSink(fault=lambda body, seen: (400, "ThrottlingException")) as sink:
+        response, summary = process(
+            kinesis_event([track("m1", "u1")]),
+            SETTINGS,
+            client_for(sink.url, max_attempts=5),
+            Deadline.of(FakeContext(margin_ms / 1000 + seconds_over_margin, clock), margin_ms),
+        )
+    assert len(sink.requests) == attempts
+    assert response == {"batchItemFailures": [{"itemIdentifier": seq(1)}]}
+    assert (summary["calls"], summary["unsent_events"], summary["failed_events"]) == (1, 1, 0)
+
+
+def test_the_longest_backoff_botocore_may_sleep() -> None:
+    class Answer:
+        def __init__(self, headers: dict[str, str]) -> None:
+            self.headers = headers
+
+    assert [longest_backoff_s(n, None) for n in range(1, 8)] == [1, 2, 4, 8, 16, 20, 20]
+    assert longest_backoff_s(2, (Answer({}), {})) == 2
+    assert longest_backoff_s(2, (Answer({"x-amz-retry-after": "1500"}), {})) == 7
+
+
+def test_a_hung_endpoint_does_not_outlive_the_invocation(fresh_client: None) -> None:
+    # Every attempt times out (1 s read timeout, the endpoint answers after 3 s). Five attempts would
+    # take 5 s and more; the invocation has 3 s. The first timeout leaves 2 s, not enough for the
+    # longest backoff and the 2 s margin: the call stops there and all records go back to Lambda.
+    settings = StreamSettings(
+        tracking_id=TRACKING_ID, connect_timeout=0.5, read_timeout=1.0, deadline_margin_ms=2000
+    )
+    with RecordingSink(latency=3.0) as sink, pytest.MonkeyPatch.context() as monkeypatch:
+        use_sink_endpoint(monkeypatch, sink.url)
+        client = lambda_handler.personalize_client(settings)
+        context = FakeContext(3.0)
+        response, summary = process(
+            kinesis_event(one_session(100)),
+            settings,
+            client,
+            Deadline.of(context, settings.deadline_margin_ms),
+        )
+        assert context.get_remaining_time_in_millis() > 0
+    assert response == {"batchItemFailures": [{"itemIdentifier": seq(n)} for n in range(1, 101)]}
+    assert (summary["calls"], summary["sent_events"], summary["unsent_events"]) == (1, 0, 100)
+
+
+def assert_a_prefix_was_sent_and_the_rest_reported(sink: RecordingSink, response: dict[str, Any]) -> None:
+    sent = sent_ids(sink)
+    assert sent == [f"m{n}" for n in range(1, len(sent) + 1)] and len(sent) % 10 == 0
+    assert response == {"batchItemFailures": [{"itemIdentifier": seq(n)} for n in range(len(sent) + 1, 101)]}
+
+
+def test_a_slow_endpoint_at_the_issues_numbers(
+    fresh_client: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The handler as deployed (defaults from the environment), 10 s left, 2 s a call, 100 records in one
+    # session: it used to run 20 s. Which calls fit depends on this machine; that every record is either
+    # sent or reported, in order, does not.
+    with RecordingSink(latency=2.0) as sink:
+        use_sink_endpoint(monkeypatch, sink.url)
+        context = FakeContext(10.0)
+        response = lambda_handler.handler({"Records": kinesis_event(one_session(100))}, context)
+        assert context.get_remaining_time_in_millis() > 0
+    assert_a_prefix_was_sent_and_the_rest_reported(sink, response)
+    (invocation,) = [
+        line
+        for line in map(json.loads, capsys.readouterr().out.splitlines())
+        if line["message"] == "invocation"
+    ]
+    assert invocation["failed_records"] == len(response["batchItemFailures"])
+
+
+def test_a_slow_endpoint_scaled_down(fresh_client: None) -> None:
+    settings = StreamSettings(
+        tracking_id=TRACKING_ID, connect_timeout=0.5, read_timeout=1.0, deadline_margin_ms=2000
+    )
+    with RecordingSink(latency=0.5) as sink, pytest.MonkeyPatch.context() as monkeypatch:
+        use_sink_endpoint(monkeypatch, sink.url)
+        context = FakeContext(3.0)
+        response, _ = process(
+            kinesis_event(one_session(100)),
+            settings,
+            lambda_handler.personalize_client(settings),
+            Deadline.of(context, settings.deadline_margin_ms),
+        )
+        assert context.get_remaining_time_in_millis() > 0
+    assert_a_prefix_was_sent_and_the_rest_reported(sink, response)
+
+
+def test_an_invocation_that_starts_inside_the_margin_is_a_configuration_error(
+    fresh_client: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A function timeout at or below the margin would send nothing, forever: say so instead.
+    with RecordingSink() as sink:
+        use_sink_endpoint(monkeypatch, sink.url)
+        with pytest.raises(ConfigError, match="starts with less than DEADLINE_MARGIN_MS"):
+            lambda_handler.handler({"Records": kinesis_event([track("m1", "u1")])}, FakeContext(5.0))
+    assert sink.requests == []
+    (line,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert line["level"] == "ERROR" and line["message"] == "configuration error"
+
+
+# --- malformed events ----------------------------------------------------------------------------------
+
+GOOD = kinesis_record(track("m1", "secret-user"), seq(1))
+
+
+def with_kinesis(**kinesis: Any) -> dict[str, Any]:
+    record = json.loads(json.dumps(GOOD))
+    record["kinesis"] = {k: v for k, v in {**record["kinesis"], **kinesis}.items() if v is not ...}
+    return record
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        (None, "malformed event: the event is null, not an object with Records"),
+        ([GOOD], "malformed event: the event is list, not an object with Records"),
+        ({}, r"malformed event: no Records \(not a Kinesis event source mapping event\)"),
+        ({"records": [GOOD]}, r"malformed event: no Records"),
+        ({"Records": None}, "malformed event: Records is null, not a list"),
+        ({"Records": {"0": GOOD}}, "malformed event: Records is dict, not a list"),
+        ({"Records": "[]"}, "malformed event: Records is str, not a list"),
+        ({"Records": [GOOD, "record"]}, "malformed event: record 2 of 2 is str, not an object"),
+        ({"Records": [GOOD, None]}, "malformed event: record 2 of 2 is null, not an object"),
+        ({"Records": [{"data": "e30="}]}, r"record 1 of 1 has no kinesis object \(got null\)"),
+        ({"Records": [{"kinesis": "e30="}]}, r"record 1 of 1 has no kinesis object \(got str\)"),
+        (
+            {"Records": [GOOD, with_kinesis(sequenceNumber=...)]},
+            r"malformed event: record 2 of 2 has no kinesis.sequenceNumber string \(got null\)",
+        ),
+        ({"Records": [with_kinesis(sequenceNumber=None)]}, r"sequenceNumber string \(got null\)"),
+        ({"Records": [with_kinesis(sequenceNumber=49590)]}, r"sequenceNumber string \(got int\)"),
+        ({"Records": [with_kinesis(sequenceNumber="")]}, r"sequenceNumber string \(got a blank string\)"),
+        ({"Records": [with_kinesis(sequenceNumber=" ")]}, r"sequenceNumber string \(got a blank string\)"),
+    ],
+)
+def test_a_malformed_event_fails_the_invocation_with_one_line(
+    event: Any,
+    message: str,
+    fresh_client: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # No batchItemFailures can name a record without a sequence number (an empty itemIdentifier fails the
+    # whole batch in Lambda anyway), so nothing is sent and Lambda retries, bisects, then gives up.
+    with RecordingSink() as sink:
+        use_sink_endpoint(monkeypatch, sink.url)
+        with pytest.raises(MalformedEvent, match=message) as raised:
+            lambda_handler.handler(event, FakeContext(60.0))
+    assert sink.requests == []
+    assert "\n" not in str(raised.value)
+    out = capsys.readouterr().out
+    assert [json.loads(line) for line in out.splitlines()] == [
+        {"level": "ERROR", "message": "malformed event", "error": str(raised.value)}
+    ]
+    assert "secret-user" not in out and "e30=" not in out
+
+
+def test_process_checks_the_records_too() -> None:
+    with pytest.raises(MalformedEvent, match=r"record 1 of 1 has no kinesis\.sequenceNumber"):
+        process([{"kinesis": {"data": "e30="}}], SETTINGS, client_for("http://127.0.0.1:9"))
+
+
+def test_an_empty_batch_is_well_formed(fresh_client: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    with RecordingSink() as sink:
+        use_sink_endpoint(monkeypatch, sink.url)
+        assert lambda_handler.handler({"Records": []}, FakeContext(60.0)) == {"batchItemFailures": []}
     assert sink.requests == []

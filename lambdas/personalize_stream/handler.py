@@ -4,6 +4,10 @@ Each record is one raw Segment call (Segment's Amazon Kinesis destination). Reco
 batch job's rules, de-duplicated by messageId, grouped by (userId, sessionId) into PutEvents calls of at
 most 10 events and sent. The response lists the records to retry (ReportBatchItemFailures); everything
 else is sent, or skipped and counted under a named reason.
+
+No call starts once less than DEADLINE_MARGIN_MS of the invocation is left (deadline.py); the records not
+sent by then are in the response like failures. A misconfigured function or a malformed event fails the whole
+invocation with one JSON log line (settings.py, event_shape.py).
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ from botocore.config import Config
 from segment_personalize.rules import DropReason
 
 from .batching import plan_calls, unique_events
+from .deadline import NO_DEADLINE, Deadline
+from .event_shape import MalformedEvent, check_records, records_of
 from .logs import log
 from .records import receive
 from .sender import log_outcomes, send_all
-from .settings import StreamSettings
+from .settings import ConfigError, StreamSettings
 
 # Reasons that are ordinary filtering rather than bad data; logged at a lower level.
 FILTERED = frozenset({DropReason.NOT_TRACK, DropReason.UNSUPPORTED_EVENT})
@@ -40,23 +46,31 @@ def personalize_client(settings: StreamSettings) -> Any:
 
 
 def process(
-    records: list[Any], settings: StreamSettings, client: Any
+    records: list[Any], settings: StreamSettings, client: Any, deadline: Deadline = NO_DEADLINE
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Records -> (the Lambda response, the invocation's counts)."""
-    received = receive(records, settings.mapping)
+    received = receive(check_records(records), settings.mapping)
     for item in received:
         if item.skip_reason is not None:
             level = "INFO" if item.skip_reason in FILTERED else "WARNING"
             log(level, "record skipped", sequenceNumber=item.sequence_number, reason=item.skip_reason)
     kept, duplicates = unique_events(received)
     sessions = plan_calls(kept)
-    results = send_all(client, settings.tracking_id, sessions, settings.max_concurrency)
+    results = send_all(client, settings.tracking_id, sessions, settings.max_concurrency, deadline)
     log_outcomes(results)
 
     position = {item.sequence_number: item.index for item in received}
-    failed_records = sorted(
-        {event.sequence_number for result in results for event, _ in result.failed}, key=position.__getitem__
-    )
+    held_back = [event for result in results for event in (*(e for e, _ in result.failed), *result.unsent)]
+    failed_records = sorted({event.sequence_number for event in held_back}, key=position.__getitem__)
+    unsent = [event for result in results for event in result.unsent]
+    if unsent:
+        log(
+            "WARNING",
+            "deadline reached",
+            margin_ms=settings.deadline_margin_ms,
+            unsent_events=len(unsent),
+            unsent_records=len({event.sequence_number for event in unsent}),
+        )
     skipped = Counter(item.skip_reason for item in received if item.skip_reason is not None)
     summary = {
         "records": len(records),
@@ -69,14 +83,29 @@ def process(
         "sent_events": sum(result.sent for result in results),
         "rejected_events": sum(len(result.rejected) for result in results),
         "failed_events": sum(len(result.failed) for result in results),
+        "unsent_events": len(unsent),
         "failed_records": len(failed_records),
     }
     response = {"batchItemFailures": [{"itemIdentifier": number} for number in failed_records]}
     return response, summary
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    settings = StreamSettings.from_env()
-    response, summary = process(event.get("Records", []), settings, personalize_client(settings))
+def handler(event: Any, context: Any) -> dict[str, Any]:
+    try:
+        settings = StreamSettings.from_env()
+        records = records_of(event)
+        deadline = Deadline.of(context, settings.deadline_margin_ms)
+        if not deadline.allows():
+            raise ConfigError(
+                f"the invocation starts with less than DEADLINE_MARGIN_MS ({settings.deadline_margin_ms} ms) "
+                "left: raise the function's timeout or lower DEADLINE_MARGIN_MS"
+            )
+        response, summary = process(records, settings, personalize_client(settings), deadline)
+    except ConfigError as error:
+        log("ERROR", "configuration error", error=str(error))
+        raise
+    except MalformedEvent as error:
+        log("ERROR", "malformed event", error=str(error))
+        raise
     log("INFO", "invocation", **summary)
     return response

@@ -2,7 +2,8 @@
 
 Retries of throttling and transient errors are botocore's (the client's retry mode); this module only
 decides what a *final* error means: an invalid event is isolated and dropped, anything else fails its
-records so Lambda retries them.
+records so Lambda retries them. Once the invocation's deadline margin is reached no call starts: the
+rest of every session is left unsent, and goes back to Lambda like a failure.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
 from .batching import Call, Outgoing
+from .deadline import NO_DEADLINE, Deadline, DeadlineReached, deadline_hooks
 from .logs import log
 
 INVALID_INPUT = "InvalidInputException"
@@ -26,6 +28,8 @@ class SessionResult:
     sent: int = 0
     rejected: list[tuple[Outgoing, str]] = field(default_factory=list)
     failed: list[tuple[Outgoing, str]] = field(default_factory=list)
+    # Not sent because the deadline margin was reached (before a call, an attempt or a retry).
+    unsent: list[Outgoing] = field(default_factory=list)
 
 
 def _error_code(error: Exception) -> str:
@@ -48,48 +52,66 @@ def _put(client: Any, tracking_id: str, call: Call, events: tuple[Outgoing, ...]
     )
 
 
-def send_session(client: Any, tracking_id: str, calls: list[Call]) -> SessionResult:
+def send_session(
+    client: Any, tracking_id: str, calls: list[Call], deadline: Deadline = NO_DEADLINE
+) -> SessionResult:
     result = SessionResult()
-    for position, call in enumerate(calls):
+
+    def hold_back(code: str | None, events: tuple[Outgoing, ...], position: int) -> SessionResult:
+        # Keep the session's order: these events and every later call go back to Lambda for a retry.
+        held = [*events, *(event for later in calls[position + 1 :] for event in later.events)]
+        if code is None:
+            result.unsent.extend(held)
+        else:
+            result.failed.extend((event, code) for event in held)
+        return result
+
+    def put(call: Call, events: tuple[Outgoing, ...]) -> None:
+        if not deadline.allows():
+            raise DeadlineReached("the invocation's deadline margin was reached before this call")
         result.calls += 1
+        _put(client, tracking_id, call, events)
+
+    for position, call in enumerate(calls):
         try:
-            _put(client, tracking_id, call, call.events)
+            put(call, call.events)
             result.sent += len(call.events)
             continue
+        except DeadlineReached:
+            return hold_back(None, call.events, position)
         except (ClientError, BotoCoreError) as error:
             if not _is_invalid_input(error):
-                # Keep the session's order: this call and every later one go back to Lambda for a retry.
-                code = _error_code(error)
-                result.failed.extend((event, code) for later in calls[position:] for event in later.events)
-                return result
+                return hold_back(_error_code(error), call.events, position)
             if len(call.events) == 1:
                 result.rejected.append((call.events[0], _error_code(error)))
                 continue
         # One bad event fails the whole call: send them one by one to drop only that one.
         for index, event in enumerate(call.events):
-            result.calls += 1
             try:
-                _put(client, tracking_id, call, (event,))
+                put(call, (event,))
                 result.sent += 1
+            except DeadlineReached:
+                return hold_back(None, call.events[index:], position)
             except (ClientError, BotoCoreError) as error:
-                if _is_invalid_input(error):
-                    result.rejected.append((event, _error_code(error)))
-                    continue
-                code = _error_code(error)
-                result.failed.extend((e, code) for e in call.events[index:])
-                result.failed.extend((e, code) for later in calls[position + 1 :] for e in later.events)
-                return result
+                if not _is_invalid_input(error):
+                    return hold_back(_error_code(error), call.events[index:], position)
+                result.rejected.append((event, _error_code(error)))
     return result
 
 
 def send_all(
-    client: Any, tracking_id: str, sessions: list[list[Call]], max_concurrency: int
+    client: Any,
+    tracking_id: str,
+    sessions: list[list[Call]],
+    max_concurrency: int,
+    deadline: Deadline = NO_DEADLINE,
 ) -> list[SessionResult]:
-    send = partial(send_session, client, tracking_id)
-    if max_concurrency <= 1 or len(sessions) <= 1:
-        return [send(calls) for calls in sessions]
-    with ThreadPoolExecutor(max_workers=min(max_concurrency, len(sessions))) as pool:
-        return list(pool.map(send, sessions))
+    send = partial(send_session, client, tracking_id, deadline=deadline)
+    with deadline_hooks(client, deadline):
+        if max_concurrency <= 1 or len(sessions) <= 1:
+            return [send(calls) for calls in sessions]
+        with ThreadPoolExecutor(max_workers=min(max_concurrency, len(sessions))) as pool:
+            return list(pool.map(send, sessions))
 
 
 def log_outcomes(results: list[SessionResult]) -> None:

@@ -14,10 +14,31 @@ from segment_personalize.rules import (
 
 TRACKING_ID_VAR = "PERSONALIZE_TRACKING_ID"
 RETRY_MODES = ("standard", "adaptive")
+CONNECT_TIMEOUT_S = 2.0
+READ_TIMEOUT_S = 5.0
+# The work after the last call (the response, the log lines) and clock skew get this much on top of one
+# attempt (connect + read timeout).
+DEADLINE_SLACK_MS = 1000
+LONGEST_LAMBDA_TIMEOUT_MS = 900_000
+
+
+def one_attempt_ms(connect_timeout: float, read_timeout: float) -> int:
+    """The longest one PutEvents HTTP attempt can take: a new connection, then the wait for the answer."""
+    return round((connect_timeout + read_timeout) * 1000)
 
 
 class ConfigError(Exception):
     """The function is misconfigured; raised before any record is touched, so Lambda retries the batch."""
+
+
+def _integer(env: Mapping[str, str], key: str, default: int) -> int:
+    value = env.get(key)
+    if value is None:
+        return default
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise ConfigError(f"{key} must be an integer, got {value!r}") from None
 
 
 @dataclass(frozen=True)
@@ -31,8 +52,11 @@ class StreamSettings:
     # botocore retry mode and total attempts for throttling and transient errors.
     retry_mode: str = "standard"
     max_attempts: int = 5
-    connect_timeout: float = 2.0
-    read_timeout: float = 5.0
+    connect_timeout: float = CONNECT_TIMEOUT_S
+    read_timeout: float = READ_TIMEOUT_S
+    # No PutEvents attempt starts, and no retry sleep ends, with less than this left in the invocation
+    # (see deadline.py); one attempt plus slack by default.
+    deadline_margin_ms: int = one_attempt_ms(CONNECT_TIMEOUT_S, READ_TIMEOUT_S) + DEADLINE_SLACK_MS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> StreamSettings:
@@ -51,9 +75,10 @@ class StreamSettings:
             settings = cls(
                 tracking_id=tracking_id,
                 mapping=mapping,
-                max_concurrency=int(env.get("MAX_CONCURRENCY", str(cls.max_concurrency))),
+                max_concurrency=_integer(env, "MAX_CONCURRENCY", cls.max_concurrency),
                 retry_mode=env.get("RETRY_MODE", "standard"),
-                max_attempts=int(env.get("MAX_ATTEMPTS", "5")),
+                max_attempts=_integer(env, "MAX_ATTEMPTS", cls.max_attempts),
+                deadline_margin_ms=_integer(env, "DEADLINE_MARGIN_MS", cls.deadline_margin_ms),
             )
         except ValueError as error:
             raise ConfigError(f"invalid Lambda environment: {error}") from None
@@ -66,3 +91,13 @@ class StreamSettings:
         if not 1 <= settings.max_attempts <= 10:
             raise ConfigError(f"MAX_ATTEMPTS must be 1..10, got {settings.max_attempts}")
         return settings
+
+    def __post_init__(self) -> None:
+        # Checked on construction, not only from the environment: a margin below one attempt would let an
+        # attempt started just above it run past the deadline.
+        attempt = one_attempt_ms(self.connect_timeout, self.read_timeout)
+        if not attempt <= self.deadline_margin_ms <= LONGEST_LAMBDA_TIMEOUT_MS:
+            raise ConfigError(
+                f"DEADLINE_MARGIN_MS must be {attempt}..{LONGEST_LAMBDA_TIMEOUT_MS} (at least one PutEvents "
+                f"attempt: connect + read timeout), got {self.deadline_margin_ms}"
+            )
