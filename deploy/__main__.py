@@ -29,6 +29,8 @@ def clients_for(config: DeployConfig):
         glue=session.client("glue", endpoint_url=endpoint),
         athena=session.client("athena", endpoint_url=endpoint),
         lambda_=session.client("lambda", endpoint_url=endpoint),
+        personalize=session.client("personalize", endpoint_url=endpoint),
+        iam=session.client("iam", endpoint_url=endpoint),
     )
 
 
@@ -57,13 +59,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from crawler.ensure import CatalogError
     from deploy.apply import deploy
+    from deploy.personalize import PersonalizeError
 
     def report(resource: str, name: str, action: str) -> None:
         print(f"{resource:<22} {name}: {action}", flush=True)
 
     try:
         deploy(clients_for(config), config, args.dist, report)
-    except (FileNotFoundError, CatalogError) as error:
+    except (FileNotFoundError, CatalogError, PersonalizeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except (ClientError, BotoCoreError) as error:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from crawler.definition import CrawlerSpec, classifier_request, crawler_request
 from deploy.config import DeployConfig
+from deploy.personalize import personalize_plan, plan_steps, tracking_placeholder
 
 GLUE_VERSION = "5.1"
 LAMBDA_RUNTIME = "python3.11"
@@ -108,6 +109,11 @@ def event_source_mapping_request(config: DeployConfig) -> dict[str, Any]:
 
 def plan(config: DeployConfig) -> list[Step]:
     spec = crawler_spec(config)
+    # The Personalize side (deploy/personalize.py), and the tracker's trackingId wired into the Lambda.
+    personalize = personalize_plan(config)
+    if personalize and not config.tracking_id.strip():
+        config = replace(config, tracking_id=tracking_placeholder(personalize))
+    personalize_steps = [Step(*step) for step in plan_steps(personalize)] if personalize else []
     return [
         *(
             Step("s3 object", artifact_uri(config, name), {"source": f"build/dist/{name}"})
@@ -118,6 +124,7 @@ def plan(config: DeployConfig) -> list[Step]:
         Step("glue classifier", spec.classifier_name, classifier_request(spec)),
         Step("glue crawler", spec.crawler_name, crawler_request(spec)),
         Step("athena named queries", config.workgroup, {"Database": config.database, "Table": spec.table}),
+        *personalize_steps,
         Step("lambda function", config.function_name, lambda_request(config)),
         Step("event source mapping", config.kinesis_stream_arn, event_source_mapping_request(config)),
     ]
