@@ -6,6 +6,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import boto3
@@ -23,10 +24,13 @@ from deploy.personalize import (
     personalize_plan,
     schemas_for,
 )
+from tests import test_deploy
 from tests.aws_support import offline
 from tests.personalize_stubs import ACCOUNT, PersonalizeStub, arn
 
 GROUP = "sp"
+# tests/test_deploy.py's fixtures: an account on moto (bucket, Lambda role, stream) and built artifacts.
+account, dist = test_deploy.account, test_deploy.dist
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/sp-personalize"
 
 
@@ -65,19 +69,20 @@ def aws(aws_env: str) -> dict[str, object]:
 def first_deploy_stubs(p: PersonalizeStub, config: DeployConfig, tracking_id: str = "tid-1") -> None:
     texts = schemas_for(config)
     p.list_schemas({})
-    p.create_schema(f"{GROUP}-interactions", texts["INTERACTIONS"])
-    p.create_schema(f"{GROUP}-users", texts["USERS"])
+    for kind, text in texts.items():
+        p.create_schema(f"{GROUP}-{kind.lower()}", text)
     p.list_dataset_groups([])
     p.create_dataset_group(GROUP)
     p.describe_dataset_group(GROUP, status="CREATE PENDING")
     p.describe_dataset_group(GROUP, status="CREATE IN_PROGRESS")
     p.describe_dataset_group(GROUP)
     p.list_datasets(GROUP, {})
-    p.create_dataset(GROUP, "INTERACTIONS", f"{GROUP}-interactions", f"{GROUP}-interactions")
-    p.describe_dataset(GROUP, "INTERACTIONS", f"{GROUP}-interactions", status="CREATE PENDING")
-    p.describe_dataset(GROUP, "INTERACTIONS", f"{GROUP}-interactions")
-    p.create_dataset(GROUP, "USERS", f"{GROUP}-users", f"{GROUP}-users")
-    p.describe_dataset(GROUP, "USERS", f"{GROUP}-users")
+    for n, kind in enumerate(texts):
+        name = f"{GROUP}-{kind.lower()}"
+        p.create_dataset(GROUP, kind, name, name)
+        if n == 0:
+            p.describe_dataset(GROUP, kind, name, status="CREATE PENDING")
+        p.describe_dataset(GROUP, kind, name)
     p.list_event_trackers(GROUP, [])
     p.create_event_tracker(GROUP, f"{GROUP}-tracker", tracking_id)
     p.describe_event_tracker(f"{GROUP}-tracker", tracking_id, status="CREATE PENDING")
@@ -86,16 +91,14 @@ def first_deploy_stubs(p: PersonalizeStub, config: DeployConfig, tracking_id: st
 
 def redeploy_stubs(p: PersonalizeStub, config: DeployConfig, tracking_id: str = "tid-1") -> None:
     texts = schemas_for(config)
-    names = {f"{GROUP}-interactions": arn("schema", f"{GROUP}-interactions")}
-    names[f"{GROUP}-users"] = arn("schema", f"{GROUP}-users")
-    p.list_schemas(names)
-    p.describe_schema(f"{GROUP}-interactions", texts["INTERACTIONS"])
-    p.describe_schema(f"{GROUP}-users", texts["USERS"])
+    p.list_schemas({f"{GROUP}-{kind.lower()}": arn("schema", f"{GROUP}-{kind.lower()}") for kind in texts})
+    for kind, text in texts.items():
+        p.describe_schema(f"{GROUP}-{kind.lower()}", text)
     p.list_dataset_groups([GROUP])
     p.describe_dataset_group(GROUP)
-    p.list_datasets(GROUP, {"INTERACTIONS": f"{GROUP}-interactions", "USERS": f"{GROUP}-users"})
-    p.describe_dataset(GROUP, "INTERACTIONS", f"{GROUP}-interactions")
-    p.describe_dataset(GROUP, "USERS", f"{GROUP}-users")
+    p.list_datasets(GROUP, {kind: f"{GROUP}-{kind.lower()}" for kind in texts})
+    for kind in texts:
+        p.describe_dataset(GROUP, kind, f"{GROUP}-{kind.lower()}")
     p.list_event_trackers(GROUP, [f"{GROUP}-tracker"])
     p.describe_event_tracker(f"{GROUP}-tracker", tracking_id)
 
@@ -345,3 +348,48 @@ def test_dry_run_shows_the_dataset_group_the_tracker_and_its_wiring(
     config = write_config(tmp_path / "with-id.toml", make_config(tracking_id="configured-1"))
     assert deploy_cli.main(["--config", str(config), "--dry-run"]) == 0
     assert '"PERSONALIZE_TRACKING_ID": "configured-1"' in capsys.readouterr().out
+
+
+def test_deploy_puts_the_trackers_id_into_the_lambda_and_a_configured_id_wins(
+    account, dist: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole deploy on moto (tests/test_deploy.py's account), Personalize on the Stubber."""
+    from deploy.apply import deploy
+    from deploy.config import load_config
+    from tests.aws_gaps import fill_glue_gaps
+
+    values = {
+        **account["values"],
+        "tracking_id": "",
+        "dataset_group_name": GROUP,
+        "personalize_role_arn": ROLE,
+    }
+    config = load_config(test_deploy.write_config(account["config"].with_name("p.toml"), **values), env={})
+
+    def deploy_once(config: DeployConfig, stubs) -> list[tuple[str, str, str]]:
+        clients = deploy_cli.clients_for(config)
+        fill_glue_gaps(clients.glue, account["classifiers"])
+        personalize = offline("personalize")
+        clients = replace(clients, personalize=personalize)
+        lines: list[tuple[str, str, str]] = []
+        with Stubber(personalize) as stubber:
+            stubs(PersonalizeStub(stubber), config)
+            deploy(clients, config, dist, lambda *line: lines.append(line))
+            stubber.assert_no_pending_responses()
+        return lines
+
+    import deploy.personalize as personalize_module
+
+    monkeypatch.setattr(
+        personalize_module, "Waiter", partial(personalize_module.Waiter, sleep=lambda s: None)
+    )
+    lines = deploy_once(config, first_deploy_stubs)
+    assert ("personalize event tracker", "sp-tracker", "created") in lines
+    lambda_ = boto3.client("lambda", endpoint_url=values["endpoint_url"])
+    function = lambda_.get_function(FunctionName=values["function_name"])["Configuration"]
+    assert function["Environment"]["Variables"]["PERSONALIZE_TRACKING_ID"] == "tid-1"
+
+    lines = deploy_once(replace(config, tracking_id="configured-1"), redeploy_stubs)
+    assert ("lambda function", values["function_name"], "updated") in lines
+    function = lambda_.get_function(FunctionName=values["function_name"])["Configuration"]
+    assert function["Environment"]["Variables"]["PERSONALIZE_TRACKING_ID"] == "configured-1"
