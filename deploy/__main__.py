@@ -1,8 +1,9 @@
 """python -m deploy [--dry-run] [--config deploy/deploy.toml]: deploy the whole pipeline with boto3.
 
 Uploads build/dist/ (make package), then creates or updates the Glue job, database, classifier,
-crawler, Athena named queries, the Lambda and its Kinesis event source mapping, each reported as
-created / updated / unchanged. --dry-run prints every request instead and calls nothing.
+crawler, Athena named queries, the Personalize dataset group (deploy/personalize.py), the Lambda and
+its Kinesis event source mapping, each reported as created / updated / unchanged. --dry-run prints
+every request instead and calls nothing.
 """
 
 from __future__ import annotations
@@ -66,9 +67,12 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         deploy(clients_for(config), config, args.dist, report)
-    except (FileNotFoundError, CatalogError, PersonalizeError) as error:
+    except (FileNotFoundError, CatalogError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except PersonalizeError as error:  # a Personalize resource failed, or conflicts with the config
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except (ClientError, BotoCoreError) as error:
         print(f"error: AWS refused the call: {error}", file=sys.stderr)
         return 1

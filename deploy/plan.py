@@ -41,6 +41,14 @@ def job_arguments(config: DeployConfig) -> dict[str, str]:
     }
     if config.supported_events:
         arguments["--SUPPORTED_EVENTS"] = config.supported_events
+    # The same settings the Personalize schemas are built from (deploy/personalize.py), so they agree.
+    for argument, value in (
+        ("--USER_TRAITS", config.user_traits),
+        ("--ITEM_PROPERTIES", config.item_properties),
+        ("--EVENT_VALUE_FIELD", config.event_value_field),
+    ):
+        if value.strip():
+            arguments[argument] = value
     return arguments
 
 

@@ -393,3 +393,15 @@ def test_deploy_puts_the_trackers_id_into_the_lambda_and_a_configured_id_wins(
     assert ("lambda function", values["function_name"], "updated") in lines
     function = lambda_.get_function(FunctionName=values["function_name"])["Configuration"]
     assert function["Environment"]["Variables"]["PERSONALIZE_TRACKING_ID"] == "configured-1"
+
+
+def test_the_job_gets_the_settings_the_schemas_are_built_from() -> None:
+    from deploy.plan import job_arguments
+
+    arguments = job_arguments(make_config(item_properties="brand,price:float", event_value_field="price"))
+    assert arguments["--USER_TRAITS"] == "plan,lifetime_value:float"
+    assert arguments["--ITEM_PROPERTIES"] == "brand,price:float"
+    assert arguments["--EVENT_VALUE_FIELD"] == "price"
+    assert not {"--USER_TRAITS", "--ITEM_PROPERTIES", "--EVENT_VALUE_FIELD"} & set(
+        job_arguments(make_config(user_traits=""))
+    )
