@@ -70,12 +70,12 @@ def first_deploy_stubs(p: PersonalizeStub, config: DeployConfig, tracking_id: st
     texts = schemas_for(config)
     p.list_schemas({})
     for kind, text in texts.items():
-        p.create_schema(f"{GROUP}-{kind.lower()}", text)
+        p.create_schema(f"{GROUP}-{kind.lower()}", text, domain=config.domain)
     p.list_dataset_groups([])
-    p.create_dataset_group(GROUP)
-    p.describe_dataset_group(GROUP, status="CREATE PENDING")
-    p.describe_dataset_group(GROUP, status="CREATE IN_PROGRESS")
-    p.describe_dataset_group(GROUP)
+    p.create_dataset_group(GROUP, domain=config.domain)
+    p.describe_dataset_group(GROUP, status="CREATE PENDING", domain=config.domain)
+    p.describe_dataset_group(GROUP, status="CREATE IN_PROGRESS", domain=config.domain)
+    p.describe_dataset_group(GROUP, domain=config.domain)
     p.list_datasets(GROUP, {})
     for n, kind in enumerate(texts):
         name = f"{GROUP}-{kind.lower()}"
@@ -405,3 +405,22 @@ def test_the_job_gets_the_settings_the_schemas_are_built_from() -> None:
     assert not {"--USER_TRAITS", "--ITEM_PROPERTIES", "--EVENT_VALUE_FIELD"} & set(
         job_arguments(make_config(user_traits=""))
     )
+
+
+def test_an_ecommerce_dataset_group_with_items(aws) -> None:
+    config = replace(
+        aws["config"],
+        domain="ECOMMERCE",
+        user_traits="",
+        item_properties="CATEGORY_L1=category,PRICE=price:float",
+    )
+    lines, tracking, _ = run(aws, config, first_deploy_stubs)
+    assert [(r, n) for r, n, a in lines if r.startswith("personalize")] == [
+        ("personalize schema", "sp-interactions"),
+        ("personalize schema", "sp-items"),
+        ("personalize dataset group", "sp"),
+        ("personalize dataset", "sp-interactions"),
+        ("personalize dataset", "sp-items"),
+        ("personalize event tracker", "sp-tracker"),
+    ]
+    assert tracking == "tid-1"
