@@ -1,8 +1,9 @@
 """The Personalize side of a deployment, idempotent: schemas, dataset group, datasets, event tracker, IAM.
 
 ``personalize_plan`` builds every request from the config with no AWS call (``--dry-run`` prints it);
-``ensure_personalize`` creates or reuses each resource, reports ``created`` / ``updated`` / ``unchanged``
-and returns the event tracker's trackingId for the Lambda's environment.
+``ensure_personalize`` creates or reuses each resource (the IAM part is deploy/personalize_iam.py),
+reports ``created`` / ``updated`` / ``unchanged`` and returns the event tracker's trackingId for the
+Lambda's environment.
 
 Personalize's resources are asynchronous (``CREATE PENDING`` ... ``ACTIVE``): each is polled until
 ACTIVE, a bounded number of times, with an injectable sleep. Schemas are immutable: when a schema of
@@ -19,11 +20,8 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from string import Template
 from typing import Any
 
-from botocore.exceptions import ClientError
 from segment_personalize.personalize_schema import (
     INTERACTIONS,
     ITEMS,
@@ -33,13 +31,18 @@ from segment_personalize.personalize_schema import (
 from segment_personalize.rules import DEFAULT_SUPPORTED_EVENTS, parse_event_list
 
 from deploy.config import ConfigError, DeployConfig
+from deploy.personalize_iam import (
+    BUCKET_POLICY,
+    ROLE_POLICY,
+    ROLE_POLICY_NAME,
+    TRUST_POLICY,
+    ensure_bucket_policy,
+    ensure_role,
+    render,
+    role_commands,
+)
 
 Report = Callable[[str, str, str], None]
-IAM = Path(__file__).resolve().parent.parent / "iam"
-TRUST_POLICY = IAM / "personalize-service-role-trust-policy.json"
-ROLE_POLICY = IAM / "personalize-service-role-policy.json"
-BUCKET_POLICY = IAM / "personalize-bucket-policy.json"
-ROLE_POLICY_NAME = "segment-personalize-read-output"
 NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9\-_]*")  # Personalize's Name shape (botocore model)
 ROLE_ARN = re.compile(r"arn:(aws[a-z-]*):iam::(\d{12}):role/?([a-zA-Z_0-9+=,.@\-_/]+)")
 # Leaves room for "-interactions-<8 hex>" (a versioned schema name) within Personalize's 63 characters.
@@ -95,11 +98,6 @@ def output_folders(output_path: str, kinds: list[str]) -> Output:
         if kind != INTERACTIONS:
             folders[kind] = f"s3://{bucket}/{prefix}{kind.lower()}/"
     return Output(bucket=bucket, prefix=prefix, folders=folders)
-
-
-def render(template: Path, values: dict[str, str]) -> dict[str, Any]:
-    """An iam/ document with its ${...} placeholders filled; a missing value is a bug, so it raises."""
-    return json.loads(Template(template.read_text()).substitute(values))
 
 
 def schemas_for(config: DeployConfig) -> dict[str, str]:
@@ -178,17 +176,6 @@ def tracking_placeholder(plan: PersonalizePlan) -> str:
     return f"<trackingId of event tracker {plan.tracker_name}, known once deploy creates it>"
 
 
-def role_commands(plan: PersonalizePlan) -> list[str]:
-    """What to run yourself when deploy does not manage the role (manage_personalize_role = false)."""
-    trust = json.dumps(plan.trust_policy, separators=(",", ":"))
-    policy = json.dumps(plan.role_policy, separators=(",", ":"))
-    return [
-        f"aws iam create-role --role-name {plan.role_name} --assume-role-policy-document '{trust}'",
-        f"aws iam put-role-policy --role-name {plan.role_name} --policy-name {ROLE_POLICY_NAME} "
-        f"--policy-document '{policy}'",
-    ]
-
-
 def plan_steps(plan: PersonalizePlan) -> list[tuple[str, str, dict[str, Any]]]:
     """(resource, name, request) for --dry-run, in the order deploy makes them."""
     steps: list[tuple[str, str, dict[str, Any]]] = []
@@ -199,7 +186,8 @@ def plan_steps(plan: PersonalizePlan) -> list[tuple[str, str, dict[str, Any]]]:
         "PolicyDocument": plan.role_policy,
     }
     if not plan.manage_role:
-        role_request["not managed (manage_personalize_role = false): apply yourself"] = role_commands(plan)
+        commands = role_commands(plan.role_name, plan.trust_policy, plan.role_policy)
+        role_request["not managed (manage_personalize_role = false): apply yourself"] = commands
     steps.append(("iam role", plan.role_arn, role_request))
     bucket_request: dict[str, Any] = {
         "Bucket": plan.output.bucket,
@@ -248,10 +236,6 @@ def plan_steps(plan: PersonalizePlan) -> list[tuple[str, str, dict[str, Any]]]:
 # --- Applying --------------------------------------------------------------------------------------
 
 
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
 def _all(client: Any, operation: str, key: str, **params: Any) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for page in client.get_paginator(operation).paginate(**params):
@@ -281,91 +265,6 @@ class Waiter:
         raise PersonalizeError(
             f"{what} is still {status} after {self.max_polls} checks: run deploy again to keep waiting"
         )
-
-
-def ensure_role(iam: Any, plan: PersonalizePlan) -> list[tuple[str, str]]:
-    if not plan.manage_role:
-        return [("iam role", "not managed (manage_personalize_role = false): apply what --dry-run prints")]
-    actions = []
-    try:
-        current = iam.get_role(RoleName=plan.role_name)["Role"]
-    except ClientError as error:
-        if _code(error) != "NoSuchEntity":
-            raise
-        iam.create_role(
-            RoleName=plan.role_name,
-            AssumeRolePolicyDocument=json.dumps(plan.trust_policy),
-            Description="Amazon Personalize reads the segment-personalize output (dataset import jobs)",
-        )
-        actions.append(("iam role", "created"))
-    else:
-        if _decoded(current.get("AssumeRolePolicyDocument")) == plan.trust_policy:
-            actions.append(("iam role", "unchanged"))
-        else:
-            iam.update_assume_role_policy(
-                RoleName=plan.role_name, PolicyDocument=json.dumps(plan.trust_policy)
-            )
-            actions.append(("iam role", "updated"))
-    try:
-        stored = _decoded(
-            iam.get_role_policy(RoleName=plan.role_name, PolicyName=ROLE_POLICY_NAME)["PolicyDocument"]
-        )
-    except ClientError as error:
-        if _code(error) != "NoSuchEntity":
-            raise
-        stored = None
-    if stored == plan.role_policy:
-        actions.append(("iam role policy", "unchanged"))
-    else:
-        iam.put_role_policy(
-            RoleName=plan.role_name, PolicyName=ROLE_POLICY_NAME, PolicyDocument=json.dumps(plan.role_policy)
-        )
-        actions.append(("iam role policy", "created" if stored is None else "updated"))
-    return actions
-
-
-def _decoded(document: Any) -> Any:
-    # boto3 hands IAM policy documents back decoded; a raw (URL-encoded) string is decoded here.
-    if isinstance(document, str):
-        from urllib.parse import unquote
-
-        return json.loads(unquote(document))
-    return document
-
-
-def merged_bucket_policy(current: dict[str, Any] | None, ours: dict[str, Any]) -> dict[str, Any]:
-    """The bucket's policy with our statements replacing any of the same Sid; the others untouched."""
-    base = current or {"Version": ours["Version"], "Statement": []}
-    statements = base.get("Statement", [])
-    statements = statements if isinstance(statements, list) else [statements]
-    by_sid = {s["Sid"]: s for s in ours["Statement"]}
-    kept = [s for s in statements if s.get("Sid") not in by_sid]
-    return {**base, "Statement": kept + list(ours["Statement"])}
-
-
-def ensure_bucket_policy(s3: Any, plan: PersonalizePlan) -> str:
-    if not plan.manage_bucket_policy:
-        return "not managed (manage_bucket_policy = false): add what --dry-run prints"
-    try:
-        current = json.loads(s3.get_bucket_policy(Bucket=plan.output.bucket)["Policy"])
-    except ClientError as error:
-        if _code(error) != "NoSuchBucketPolicy":
-            raise
-        current = None
-    wanted = merged_bucket_policy(current, plan.bucket_policy)
-    if current is not None and _same_statements(current, wanted):
-        return "unchanged"
-    s3.put_bucket_policy(Bucket=plan.output.bucket, Policy=json.dumps(wanted))
-    return "created" if current is None else "updated"
-
-
-def _same_statements(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    def key(policy: dict[str, Any]) -> list[str]:
-        statements = policy.get("Statement", [])
-        statements = statements if isinstance(statements, list) else [statements]
-        return sorted(json.dumps(s, sort_keys=True) for s in statements)
-
-    return key(a) == key(b)
 
 
 def ensure_schema(
@@ -478,9 +377,20 @@ def ensure_personalize(
 ) -> str:
     """Create or reuse everything in ``plan``; returns the event tracker's trackingId."""
     waiter = waiter or Waiter()
-    for resource, action in ensure_role(clients.iam, plan):
-        report(resource, plan.role_arn, action)
-    report("s3 bucket policy", plan.output.bucket, ensure_bucket_policy(clients.s3, plan))
+    if plan.manage_role:
+        for resource, action in ensure_role(clients.iam, plan.role_name, plan.trust_policy, plan.role_policy):
+            report(resource, plan.role_arn, action)
+    else:
+        report(
+            "iam role",
+            plan.role_arn,
+            "not managed (manage_personalize_role = false): apply what --dry-run prints",
+        )
+    if plan.manage_bucket_policy:
+        action = ensure_bucket_policy(clients.s3, plan.output.bucket, plan.bucket_policy)
+    else:
+        action = "not managed (manage_bucket_policy = false): add what --dry-run prints"
+    report("s3 bucket policy", plan.output.bucket, action)
     personalize = clients.personalize
     existing = {s["name"]: s["schemaArn"] for s in _all(personalize, "list_schemas", "schemas")}
     schema_arns = {}

@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from deploy.personalize import BUCKET_POLICY, ROLE_POLICY, TRUST_POLICY, render
+from deploy.personalize_iam import BUCKET_POLICY, ROLE_POLICY, TRUST_POLICY, render
 
 IAM = Path(__file__).resolve().parent.parent / "iam"
 VALUES = {"Account": "123456789012", "Region": "eu-west-1", "Bucket": "data", "OutputPrefix": "transformed/"}

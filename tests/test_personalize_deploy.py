@@ -20,10 +20,10 @@ from deploy.personalize import (
     PersonalizeError,
     Waiter,
     ensure_personalize,
-    merged_bucket_policy,
     personalize_plan,
     schemas_for,
 )
+from deploy.personalize_iam import merged_bucket_policy
 from tests import test_deploy
 from tests.aws_support import offline
 from tests.personalize_stubs import ACCOUNT, PersonalizeStub, arn
