@@ -313,3 +313,14 @@ def test_the_digest_names_the_run() -> None:
     assert run_digest({"a": 1, "b": [1, 2]}) == run_digest({"b": [1, 2], "a": 1})
     assert run_digest({"a": 1}) != run_digest({"a": 2})
     assert arn("dataset", "x").startswith("arn:aws:personalize:")
+
+
+def test_config_problems_are_one_line_and_exit_2(run, capsys: pytest.CaptureFixture[str]) -> None:
+    no_group = replace(run["config"], dataset_group_name="", tracking_id="t-1")
+    assert personalize_import.main(["--config", str(write_config(run["tmp"] / "a.toml", no_group))]) == 2
+    assert capsys.readouterr().err == (
+        "error: dataset_group_name is empty: deploy manages no Personalize dataset group\n"
+    )
+    toml = str(write_config(run["tmp"] / "b.toml", run["config"]))
+    assert personalize_import.main(["--config", toml, "--attempt", "0"]) == 2
+    assert capsys.readouterr().err == "error: --attempt and --max-polls must be at least 1\n"
