@@ -1,8 +1,9 @@
 """python -m deploy [--dry-run] [--config deploy/deploy.toml]: deploy the whole pipeline with boto3.
 
 Uploads build/dist/ (make package), then creates or updates the Glue job, database, classifier,
-crawler, Athena named queries, the Lambda and its Kinesis event source mapping, each reported as
-created / updated / unchanged. --dry-run prints every request instead and calls nothing.
+crawler, Athena named queries, the Personalize dataset group (deploy/personalize.py), the Lambda and
+its Kinesis event source mapping, each reported as created / updated / unchanged. --dry-run prints
+every request instead and calls nothing.
 
 Both first check every value, also through the Glue job's and the Lambda's own parsers
 (deploy/validate.py): a problem is one `error:` line naming the key, exit 2, before any call.
@@ -33,6 +34,8 @@ def clients_for(config: DeployConfig):
         glue=session.client("glue", endpoint_url=endpoint),
         athena=session.client("athena", endpoint_url=endpoint),
         lambda_=session.client("lambda", endpoint_url=endpoint),
+        personalize=session.client("personalize", endpoint_url=endpoint),
+        iam=session.client("iam", endpoint_url=endpoint),
     )
 
 
@@ -65,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from crawler.ensure import CatalogError
     from deploy.apply import deploy
+    from deploy.personalize import PersonalizeError
 
     def report(resource: str, name: str, action: str) -> None:
         print(f"{resource:<22} {name}: {action}", flush=True)
@@ -74,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, CatalogError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except PersonalizeError as error:  # a Personalize resource failed, or conflicts with the config
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except (ClientError, BotoCoreError) as error:
         print(f"error: AWS refused the call: {error}", file=sys.stderr)
         return 1

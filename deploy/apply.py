@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from athena_queries.named import register_named_queries
 from crawler.ensure import ensure_classifier, ensure_crawler, ensure_database, error_code, matches
 from deploy.config import DeployConfig
+from deploy.personalize import PersonalizeClients, ensure_personalize, personalize_plan
 from deploy.plan import (
     ARTIFACTS,
     crawler_spec,
@@ -31,6 +32,8 @@ class Clients:
     glue: Any
     athena: Any
     lambda_: Any
+    personalize: Any = None  # with iam: only when deploy manages the Personalize side
+    iam: Any = None
 
 
 def upload_artifacts(s3: Any, config: DeployConfig, dist: Path) -> dict[str, str]:
@@ -136,6 +139,12 @@ def deploy(clients: Clients, config: DeployConfig, dist: Path, report: Report) -
     )
     for name, action in queries.items():
         report("athena named query", name, action)
+    personalize = personalize_plan(config)
+    if personalize:
+        clients_ = PersonalizeClients(clients.personalize, clients.s3, clients.iam)
+        tracking_id = ensure_personalize(clients_, personalize, report)
+        # A configured tracking id still wins over the tracker's.
+        config = replace(config, tracking_id=config.tracking_id.strip() or tracking_id)
     zip_bytes = (dist / "personalize_stream.zip").read_bytes()
     report("lambda function", config.function_name, ensure_lambda(clients.lambda_, config, zip_bytes))
     report(

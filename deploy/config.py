@@ -97,6 +97,17 @@ class DeployConfig:
     maximum_record_age_seconds: int = checked(3600, record_age)
     on_failure_arn: str = ""
     endpoint_url: str = ""  # a local moto server, for tests; empty means AWS
+    # [personalize] (deploy/personalize.py, deploy/personalize_import.py). An empty dataset_group_name
+    # leaves Personalize to you: then tracking_id must be set.
+    dataset_group_name: str = ""
+    domain: str = ""  # "" (custom dataset group) or ECOMMERCE
+    personalize_role_arn: str = ""  # the role Personalize assumes to read the output (iam/personalize-*)
+    manage_personalize_role: bool = False  # true: deploy creates/updates that role and its inline policy
+    manage_bucket_policy: bool = True  # merge iam/personalize-bucket-policy.json into the bucket's policy
+    import_mode: str = "FULL"  # FULL or INCREMENTAL (needs a prior import)
+    user_traits: str = ""  # e.g. "plan,country,lifetime_value:float": a Users dataset
+    item_properties: str = ""  # e.g. "category,brand,price:float": an Items dataset
+    event_value_field: str = ""  # e.g. "price": the interactions schema gets EVENT_VALUE
 
     @property
     def artifacts_prefix(self) -> str:

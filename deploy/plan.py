@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from crawler.definition import CrawlerSpec, classifier_request, crawler_request
 from deploy.config import DeployConfig
+from deploy.personalize import personalize_plan, plan_steps, tracking_placeholder
 
 LAMBDA_RUNTIME = "python3.11"
 LAMBDA_HANDLER = "personalize_stream.handler.handler"
@@ -40,6 +41,14 @@ def job_arguments(config: DeployConfig) -> dict[str, str]:
     }
     if config.supported_events:
         arguments["--SUPPORTED_EVENTS"] = config.supported_events
+    # The same settings the Personalize schemas are built from (deploy/personalize.py), so they agree.
+    for argument, value in (
+        ("--USER_TRAITS", config.user_traits),
+        ("--ITEM_PROPERTIES", config.item_properties),
+        ("--EVENT_VALUE_FIELD", config.event_value_field),
+    ):
+        if value.strip():
+            arguments[argument] = value
     return arguments
 
 
@@ -113,6 +122,11 @@ def event_source_mapping_request(config: DeployConfig) -> dict[str, Any]:
 
 def plan(config: DeployConfig) -> list[Step]:
     spec = crawler_spec(config)
+    # The Personalize side (deploy/personalize.py), and the tracker's trackingId wired into the Lambda.
+    personalize = personalize_plan(config)
+    if personalize and not config.tracking_id.strip():
+        config = replace(config, tracking_id=tracking_placeholder(personalize))
+    personalize_steps = [Step(*step) for step in plan_steps(personalize)] if personalize else []
     return [
         *(
             Step("s3 object", artifact_uri(config, name), {"source": f"build/dist/{name}"})
@@ -123,6 +137,7 @@ def plan(config: DeployConfig) -> list[Step]:
         Step("glue classifier", spec.classifier_name, classifier_request(spec)),
         Step("glue crawler", spec.crawler_name, crawler_request(spec)),
         Step("athena named queries", config.workgroup, {"Database": config.database, "Table": spec.table}),
+        *personalize_steps,
         Step("lambda function", config.function_name, lambda_request(config)),
         Step("event source mapping", config.kinesis_stream_arn, event_source_mapping_request(config)),
     ]

@@ -188,7 +188,7 @@ def test_missing_config_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureF
         load_config(shipped, env={"SP_BUCKET": "my-bucket"})
     message = str(caught.value)
     assert "bucket is still" not in message  # the environment's value took
-    assert "tracking_id is still 'CHANGE-ME': set it in deploy.toml or SP_TRACKING_ID" in message
+    assert "personalize_role_arn is still 'CHANGE-ME': set it in deploy.toml or SP_PERSONALIZE" in message
     assert "glue_role_arn is still 'CHANGE-ME'" in message
 
 
