@@ -5,6 +5,10 @@ DATABASE ?= segmentdata
 TABLE ?= interactions
 WORKGROUP ?= primary
 CRAWLER_ARGS ?=
+# Non-empty when the job runs with --EVENT_VALUE_FIELD (its CSV then has EVENT_VALUE): the crawler's
+# classifier and the registered queries must follow it. The local runner reads it from the CSV header.
+EVENT_VALUE_FIELD ?=
+EVENT_VALUE_ARG := $(if $(strip $(EVENT_VALUE_FIELD)),--event-value)
 
 .PHONY: query-local readiness-local crawl athena-register athena-run athena-list
 
@@ -23,13 +27,13 @@ readiness-local: $(SETUP_STAMP)
 athena-list: $(SETUP_STAMP)
 	@$(PY) -m athena_queries list
 
-## crawl S3_TARGET=s3://bucket/.../interactions/ ROLE_ARN=arn:... - create/update classifier + crawler, crawl, report
+## crawl S3_TARGET=s3://bucket/.../interactions/ ROLE_ARN=arn:... [EVENT_VALUE_FIELD=price] - create/update classifier + crawler, crawl, check the table
 crawl: $(SETUP_STAMP)
-	$(PY) -m crawler --s3-target "$(S3_TARGET)" --role-arn "$(ROLE_ARN)" --database $(DATABASE) $(CRAWLER_ARGS)
+	$(PY) -m crawler --s3-target "$(S3_TARGET)" --role-arn "$(ROLE_ARN)" --database $(DATABASE) $(EVENT_VALUE_ARG) $(CRAWLER_ARGS)
 
-## athena-register - create or update the saved queries as Athena named queries (WORKGROUP=primary)
+## athena-register [EVENT_VALUE_FIELD=price] - create or update the saved queries as Athena named queries (WORKGROUP=primary)
 athena-register: $(SETUP_STAMP)
-	$(PY) -m athena_queries register --database $(DATABASE) --table $(TABLE) --workgroup $(WORKGROUP)
+	$(PY) -m athena_queries register --database $(DATABASE) --table $(TABLE) --workgroup $(WORKGROUP) $(EVENT_VALUE_ARG)
 
 ## athena-run QUERY=name [RESULTS=s3://...] - run a saved query on Athena and print the result
 athena-run: $(SETUP_STAMP)
