@@ -207,13 +207,16 @@ def ensure_table(glue: Any, spec: CrawlerSpec) -> str:
         raise CatalogError(
             f"table {spec.database}.{spec.table} has ({_listed(found)}), not the job's "
             f"({_listed(wanted)}): crawl with --event-value exactly when the job runs with "
-            "--EVENT_VALUE_FIELD, so the classifier's header is the files'"
+            "--EVENT_VALUE_FIELD, so the classifier's header is the files'; if it is, make the table "
+            "with --ddl instead"
         )
     parameters = table.get("Parameters", {})
     missing = {k: v for k, v in table_parameters(spec.columns).items() if parameters.get(k) != v}
     if not missing:
         return "unchanged"
-    allowed = glue.meta.service_model.shape_for("TableInput").members
+    # GetTable's Table is TableInput plus read-only fields; a view's definition has its own input shape
+    # (never ours: the crawler makes an external table).
+    allowed = set(glue.meta.service_model.shape_for("TableInput").members) - {"ViewDefinition"}
     table_input = {k: v for k, v in table.items() if k in allowed}
     glue.update_table(
         DatabaseName=spec.database, TableInput={**table_input, "Parameters": {**parameters, **missing}}

@@ -25,6 +25,7 @@ from crawler.ensure import (
     ensure_classifier,
     ensure_crawler,
     ensure_database,
+    ensure_table,
     matches,
     require_bucket,
     start_and_wait,
@@ -218,6 +219,50 @@ def test_changed_crawler_is_updated_in_place() -> None:
         stub.add_response("get_crawler", {"Crawler": current})
         stub.add_response("update_crawler", {}, crawler_request(spec))
         assert ensure_crawler(glue, spec) == "updated"
+        stub.assert_no_pending_responses()
+
+
+def test_table_update_sends_only_what_update_table_takes() -> None:
+    # Real Glue's GetTable carries read-only fields (times, ids, versions) that UpdateTable refuses.
+    glue = offline("glue")
+    spec = CrawlerSpec("s3://b-1/interactions/", ROLE, event_value=True)
+    descriptor = {
+        "Columns": [{"Name": c.catalog_name, "Type": c.type} for c in spec.columns],
+        "Location": spec.s3_target,
+        "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.serde2.OpenCSVSerde"},
+    }
+    crawled = {
+        "Name": "interactions",
+        "StorageDescriptor": descriptor,
+        "PartitionKeys": [],
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": {"classification": "csv", "UPDATED_BY_CRAWLER": "c"},
+        "Owner": "owner",
+        "Retention": 0,
+    }
+    read_only = {
+        "DatabaseName": "segmentdata",
+        "CreateTime": datetime(2026, 12, 1, tzinfo=UTC),
+        "UpdateTime": datetime(2026, 12, 1, tzinfo=UTC),
+        "CreatedBy": "arn:aws:sts::123456789012:assumed-role/glue/crawler",
+        "IsRegisteredWithLakeFormation": False,
+        "CatalogId": "123456789012",
+        "VersionId": "3",
+    }
+    with Stubber(glue) as stub:
+        stub.add_response("get_table", {"Table": {**crawled, **read_only}})
+        stub.add_response(
+            "update_table",
+            {},
+            {
+                "DatabaseName": "segmentdata",
+                "TableInput": {
+                    **crawled,
+                    "Parameters": {**crawled["Parameters"], "use.null.for.invalid.data": "TRUE"},
+                },
+            },
+        )
+        assert ensure_table(glue, spec) == "updated"
         stub.assert_no_pending_responses()
 
 

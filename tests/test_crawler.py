@@ -378,7 +378,7 @@ def test_table_unlike_the_jobs_output_is_an_error(
     assert str(raised.value) == (
         f"table {spec.database}.interactions has ({found}), not the job's ({wanted}): crawl with "
         "--event-value exactly when the job runs with --EVENT_VALUE_FIELD, so the classifier's header "
-        "is the files'"
+        "is the files'; if it is, make the table with --ddl instead"
     )
 
 
