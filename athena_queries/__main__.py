@@ -43,7 +43,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="the table has EVENT_VALUE (the job runs with --EVENT_VALUE_FIELD): register event_values too",
     )
-    commands.choices["local"].add_argument("--output", type=Path, default=Path("build/output/interactions"))
+    local = commands.choices["local"]
+    local.add_argument("--output", type=Path, default=Path("build/output/interactions"))
+    local.add_argument("--heading", default=None, help="a line to print before the result")
+    local.add_argument(
+        "--quiet-skip",
+        action="store_true",
+        help="print nothing when the output lacks a column the query needs (for make run's follow-ups)",
+    )
     commands.choices["run"].add_argument("--output-location", default=None, help="s3:// folder for results")
     return parser.parse_args(argv)
 
@@ -63,8 +70,11 @@ def main(argv: list[str] | None = None) -> int:
                 columns, rows = run_local(args.query, args.output, database=args.database, table=args.table)
             except MissingColumns as skipped:
                 # Not a failure: this output simply has nothing for the query to look at.
-                print(f"skipped: {skipped}", file=sys.stderr)
+                if not args.quiet_skip:
+                    print(f"skipped: {skipped}", file=sys.stderr)
                 return 0
+            if args.heading:
+                print(args.heading)
             print(render(columns, rows, args.format))
             return 0
 

@@ -10,9 +10,9 @@ CRAWLER_ARGS ?=
 EVENT_VALUE_FIELD ?=
 EVENT_VALUE_ARG := $(if $(strip $(EVENT_VALUE_FIELD)),--event-value)
 
-.PHONY: query-local readiness-local crawl athena-register athena-run athena-list
+.PHONY: query-local readiness-local event-values-local crawl athena-register athena-run athena-list
 
-run-followups: readiness-local
+run-followups: readiness-local event-values-local
 
 ## query-local QUERY=name FORMAT=table|csv|json - run a saved Athena query on the job output (OUTPUT=dir) with DuckDB
 query-local: $(SETUP_STAMP)
@@ -22,6 +22,11 @@ query-local: $(SETUP_STAMP)
 readiness-local: $(SETUP_STAMP)
 	@echo "Personalize readiness (athena_queries/personalize_readiness.sql on $(OUTPUT), via DuckDB):"
 	@$(PY) -m athena_queries local personalize_readiness --output $(OUTPUT)
+
+## event-values-local - EVENT_VALUE per event type in the job output (OUTPUT=dir), when it has the column (runs at the end of make run)
+event-values-local: $(SETUP_STAMP)
+	@$(PY) -m athena_queries local event_values --output $(OUTPUT) --quiet-skip \
+	  --heading "EVENT_VALUE per event type (athena_queries/event_values.sql on $(OUTPUT), via DuckDB):"
 
 ## athena-list - the saved queries and what each answers
 athena-list: $(SETUP_STAMP)

@@ -151,6 +151,18 @@ def test_query_needing_event_value_is_skipped_without_it(
     assert captured.err == (
         f"skipped: {message} (the job writes EVENT_VALUE only with --EVENT_VALUE_FIELD)\n"
     )
+    # make run's follow-up: nothing at all without the column, the heading and the table with it.
+    args = ["local", name, "--output", str(output), "--quiet-skip", "--heading", "Values:"]
+    assert main(args) == 0
+    assert capsys.readouterr() == ("", "")
+
+
+def test_follow_up_prints_its_heading_when_the_column_is_there(
+    output_with_value: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["local", "event_values", "--output", str(output_with_value), "--quiet-skip"]
+    assert main([*args, "--heading", "Values:", "--format", "csv"]) == 0
+    assert capsys.readouterr().out == "Values:\n" + GOLDEN_WITH_VALUE["event_values"] + "\n"
 
 
 def test_event_value_is_a_double_and_ids_stay_text(output_with_value: Path) -> None:
