@@ -2,7 +2,8 @@
 
 python -m athena_queries list
 python -m athena_queries local personalize_readiness --output build/output/interactions [--format csv]
-python -m athena_queries register [--database segmentdata] [--table interactions] [--workgroup primary]
+python -m athena_queries register [--database segmentdata] [--table interactions] [--workgroup primary] \\
+    [--event-value]
 python -m athena_queries run top_items [--output-location s3://bucket/athena-results/]
 """
 
@@ -13,7 +14,8 @@ import sys
 from pathlib import Path
 
 from athena_queries.output import FORMATS, render
-from athena_queries.saved import QueryError, load_queries
+from athena_queries.saved import MissingColumns, QueryError, load_queries
+from crawler.definition import interactions_columns
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -36,7 +38,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     for command in (commands.choices["run"], register):
         command.add_argument("--workgroup", default="primary")
         command.add_argument("--endpoint-url", default=None, help="AWS endpoint (e.g. a local moto server)")
-    commands.choices["local"].add_argument("--output", type=Path, default=Path("build/output/interactions"))
+    register.add_argument(
+        "--event-value",
+        action="store_true",
+        help="the table has EVENT_VALUE (the job runs with --EVENT_VALUE_FIELD): register event_values too",
+    )
+    local = commands.choices["local"]
+    local.add_argument("--output", type=Path, default=Path("build/output/interactions"))
+    local.add_argument("--heading", default=None, help="a line to print before the result")
+    local.add_argument(
+        "--quiet-skip",
+        action="store_true",
+        help="print nothing when the output lacks a column the query needs (for make run's follow-ups)",
+    )
     commands.choices["run"].add_argument("--output-location", default=None, help="s3:// folder for results")
     return parser.parse_args(argv)
 
@@ -46,28 +60,51 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "list":
             for query in load_queries().values():
-                print(f"{query.name:<30} {query.description}")
+                needs = f" (needs {', '.join(query.requires)})" if query.requires else ""
+                print(f"{query.name:<30} {query.description}{needs}")
             return 0
         if args.command == "local":
             from athena_queries.local import run_local
 
-            columns, rows = run_local(args.query, args.output, database=args.database, table=args.table)
+            try:
+                columns, rows = run_local(args.query, args.output, database=args.database, table=args.table)
+            except MissingColumns as skipped:
+                # Not a failure: this output simply has nothing for the query to look at.
+                if not args.quiet_skip:
+                    print(f"skipped: {skipped}", file=sys.stderr)
+                return 0
+            if args.heading:
+                print(args.heading)
             print(render(columns, rows, args.format))
             return 0
 
         import boto3
         from botocore.exceptions import BotoCoreError, ClientError
 
-        from athena_queries.named import AthenaError, register_named_queries, run_saved_query
+        from athena_queries.named import (
+            AthenaError,
+            named_query_name,
+            register_named_queries,
+            run_saved_query,
+        )
 
         athena = boto3.client("athena", endpoint_url=args.endpoint_url)
         try:
             if args.command == "register":
+                columns = [c.catalog_name for c in interactions_columns(args.event_value)]
                 actions = register_named_queries(
-                    athena, database=args.database, table=args.table, workgroup=args.workgroup
+                    athena,
+                    database=args.database,
+                    table=args.table,
+                    workgroup=args.workgroup,
+                    columns=columns,
                 )
                 for name, action in actions.items():
                     print(f"named query {name}: {action}")
+                for query in load_queries().values():
+                    if missing := query.missing(columns):
+                        needs = ", ".join(missing)
+                        print(f"named query {named_query_name(query)}: not registered (needs {needs})")
                 stale = [name for name, action in actions.items() if action.startswith("stale")]
                 if stale:
                     print(

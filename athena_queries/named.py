@@ -8,13 +8,13 @@ that call is missing the query is reported "stale" rather than duplicated.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from athena_queries.output import render
-from athena_queries.saved import SavedQuery, get_query, load_queries
+from athena_queries.saved import BASE_COLUMNS, SavedQuery, applicable_queries, get_query
 
 PREFIX = "segment-personalize/"
 TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED"}
@@ -40,12 +40,21 @@ def existing_named_queries(athena: Any, workgroup: str) -> dict[str, dict[str, A
 
 
 def register_named_queries(
-    athena: Any, *, database: str, table: str, workgroup: str = "primary"
+    athena: Any,
+    *,
+    database: str,
+    table: str,
+    workgroup: str = "primary",
+    columns: Collection[str] = BASE_COLUMNS,
 ) -> dict[str, str]:
-    """Create each saved query as a named query, or update it when its text changed."""
+    """Create each saved query the table can run as a named query, or update it when its text changed.
+
+    ``columns`` are the table's (``CrawlerSpec.column_names``): a query that requires another column
+    (``event_values`` on a table without EVENT_VALUE) is left out, so no registered query fails.
+    """
     existing = existing_named_queries(athena, workgroup)
     actions = {}
-    for query in load_queries().values():
+    for query in applicable_queries(columns).values():
         name = named_query_name(query)
         wanted = {
             "Name": name,
@@ -132,15 +141,26 @@ def run_saved_query(
     sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[list[str], Sequence[Sequence[str | None]]]:
     """Run a saved query (by name) on Athena, print the result (unless ``out`` is None), return it."""
-    columns, rows = run_query(
-        athena,
-        get_query(name).render(database, table),
-        database=database,
-        workgroup=workgroup,
-        output_location=output_location,
-        poll_seconds=poll_seconds,
-        sleep=sleep,
-    )
+    query = get_query(name)
+    try:
+        columns, rows = run_query(
+            athena,
+            query.render(database, table),
+            database=database,
+            workgroup=workgroup,
+            output_location=output_location,
+            poll_seconds=poll_seconds,
+            sleep=sleep,
+        )
+    except AthenaError as error:
+        # Athena names the column it cannot resolve; say which job setting makes it.
+        if query.requires and "COLUMN_NOT_FOUND" in str(error):
+            raise AthenaError(
+                f"{name} needs column {', '.join(query.requires)}, which {database}.{table} does not "
+                "have (the job writes EVENT_VALUE only with --EVENT_VALUE_FIELD; crawl with "
+                f"--event-value): {error}"
+            ) from None
+        raise
     if out is not None:
         out(render(columns, rows, fmt))
     return columns, rows

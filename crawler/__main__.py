@@ -1,7 +1,10 @@
 """python -m crawler: create or update the classifier and crawler, crawl, and report the tables.
 
     python -m crawler --s3-target s3://bucket/transformed/interactions/ \\
-        --role-arn arn:aws:iam::123456789012:role/segment-personalize-glue [--create-database]
+        --role-arn arn:aws:iam::123456789012:role/segment-personalize-glue [--create-database] \\
+        [--event-value]
+
+--event-value when the job runs with --EVENT_VALUE_FIELD (its CSV then has an EVENT_VALUE column).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from crawler.ensure import (
     ensure_classifier,
     ensure_crawler,
     ensure_database,
+    ensure_table,
     require_bucket,
     require_database,
     start_and_wait,
@@ -36,6 +40,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--crawler-name", default="segment-personalize-interactions")
     parser.add_argument("--classifier-name", default="personalize-interactions-csv")
     parser.add_argument("--table-prefix", default="")
+    parser.add_argument(
+        "--event-value",
+        action="store_true",
+        help="the job writes EVENT_VALUE (it runs with --EVENT_VALUE_FIELD): catalog it as double",
+    )
     parser.add_argument("--create-database", action="store_true", help="create the database if missing")
     parser.add_argument("--no-start", action="store_true", help="set up only; do not crawl")
     parser.add_argument("--ddl", action="store_true", help="print the equivalent CREATE TABLE and exit")
@@ -55,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             crawler_name=args.crawler_name,
             classifier_name=args.classifier_name,
             table_prefix=args.table_prefix,
+            event_value=args.event_value,
         )
         if args.ddl:
             print(table_ddl(spec))
@@ -76,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             "(none: the schema was already up to date)"
         ]:
             print(f"  {table}")
+        print(f"table {spec.database}.{spec.table}: {ensure_table(glue, spec)}")
         return 0
     except (SpecError, CatalogError) as error:
         print(f"error: {error}", file=sys.stderr)

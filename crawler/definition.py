@@ -2,13 +2,20 @@
 
 The built-in CSV classifier types all-digit ids as bigint (the first non-numeric id then breaks queries)
 and, when every column is a string, cannot tell the header from data. A custom classifier with the
-header and the types spelled out gives USER_ID / ITEM_ID string and TIMESTAMP bigint every time.
+header and the types spelled out gives USER_ID / ITEM_ID string, TIMESTAMP bigint and EVENT_VALUE
+double every time.
+
+The column set is chosen explicitly, never guessed from the files: the job writes EVENT_VALUE only when
+it runs with ``--EVENT_VALUE_FIELD``, and a classifier whose header differs from the files' does not
+match them (the crawler then falls back to the built-in classifier and its guesses). So the crawler is
+told, by ``CrawlerSpec.event_value``, what the job was told.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from string import Template
@@ -16,14 +23,44 @@ from typing import Any
 
 from segment_personalize.rules import CSV_HEADER
 
-# The catalog's view of the job's CSV: Athena lowercases column names.
-COLUMN_TYPES = ("string", "string", "string", "bigint")
 ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}")
 IDENTIFIER = re.compile(r"[a-z0-9_]{1,255}")
+# Catalog (Athena/Hive) type -> the classifier's name for it. Glue's CustomDatatypes vocabulary is
+# BINARY, BOOLEAN, DATE, DECIMAL, DOUBLE, FLOAT, INT, LONG, SHORT, STRING, TIMESTAMP: bigint is LONG.
+CLASSIFIER_TYPES = {"string": "STRING", "bigint": "LONG", "double": "DOUBLE"}
 
 
 class SpecError(ValueError):
     """A crawler setting that AWS would refuse, caught before any call."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One CSV column: its header name as the job writes it, and its type in the catalog."""
+
+    name: str
+    type: str
+    nullable: bool = False  # the job may leave the cell empty
+
+    @property
+    def catalog_name(self) -> str:
+        return self.name.lower()  # Athena shows column names lowercased
+
+    @property
+    def classifier_type(self) -> str:
+        return CLASSIFIER_TYPES[self.type]
+
+
+INTERACTIONS = tuple(
+    Column(name, kind)
+    for name, kind in zip(CSV_HEADER, ("string", "string", "string", "bigint"), strict=True)
+)
+# After TIMESTAMP when the job runs with --EVENT_VALUE_FIELD; empty where the value was unusable.
+EVENT_VALUE = Column("EVENT_VALUE", "double", nullable=True)
+
+
+def interactions_columns(event_value: bool = False) -> tuple[Column, ...]:
+    return (*INTERACTIONS, EVENT_VALUE) if event_value else INTERACTIONS
 
 
 @dataclass(frozen=True)
@@ -34,6 +71,7 @@ class CrawlerSpec:
     crawler_name: str = "segment-personalize-interactions"
     classifier_name: str = "personalize-interactions-csv"
     table_prefix: str = ""
+    event_value: bool = False  # the job writes EVENT_VALUE (it runs with --EVENT_VALUE_FIELD)
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?", self.s3_target):
@@ -60,19 +98,36 @@ class CrawlerSpec:
         folder = self.s3_target.rstrip("/").rsplit("/", 1)[-1]
         return self.table_prefix + re.sub(r"[^a-z0-9_]", "_", folder.lower())
 
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        return interactions_columns(self.event_value)
 
-def classifier_request(spec: CrawlerSpec) -> dict[str, Any]:
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        """The table's column names as Athena shows them (what saved queries may require)."""
+        return tuple(c.catalog_name for c in self.columns)
+
+
+def csv_classifier(name: str, columns: Sequence[Column]) -> dict[str, Any]:
+    """A custom CSV classifier for files with exactly this header."""
     return {
-        "Name": spec.classifier_name,
+        "Name": name,
         "Delimiter": ",",
         "QuoteSymbol": '"',
         "ContainsHeader": "PRESENT",
-        "Header": list(CSV_HEADER),
+        "Header": [c.name for c in columns],
         "DisableValueTrimming": True,  # the job writes values verbatim; so must the catalog read them
         "AllowSingleColumn": False,
         "CustomDatatypeConfigured": True,
-        "CustomDatatypes": [t.upper() for t in COLUMN_TYPES],
+        "CustomDatatypes": [c.classifier_type for c in columns],
+        # The job quotes a field only when it holds a comma or a quote: left to detect, the crawler
+        # would pick LazySimpleSerDe for a sample without quotes, which splits "sku,with,commas".
+        "Serde": "OpenCSVSerDe",
     }
+
+
+def classifier_request(spec: CrawlerSpec) -> dict[str, Any]:
+    return csv_classifier(spec.classifier_name, spec.columns)
 
 
 def crawler_request(spec: CrawlerSpec) -> dict[str, Any]:
@@ -98,7 +153,36 @@ def crawler_request(spec: CrawlerSpec) -> dict[str, Any]:
     }
 
 
+# OpenCSVSerde cannot read an empty cell as a NULL number: without this, Athena fails the whole query
+# with HIVE_BAD_DATA on the first empty EVENT_VALUE. The job writes a plain decimal or nothing, so the
+# only cells this turns into NULL are the empty ones.
+NULL_FOR_INVALID = "use.null.for.invalid.data"
+
+
+def table_parameters(columns: Sequence[Column]) -> dict[str, str]:
+    """Table properties the columns need beyond what the crawler sets."""
+    nullable_numbers = any(c.nullable and c.type != "string" for c in columns)
+    return {NULL_FOR_INVALID: "TRUE"} if nullable_numbers else {}
+
+
+def create_table_ddl(database: str, table: str, location: str, columns: Sequence[Column]) -> str:
+    """CREATE EXTERNAL TABLE for a folder of the job's CSV files with this header."""
+    template = Template(resources.files("crawler").joinpath("csv_table.sql").read_text())
+    properties = {
+        "classification": "csv",
+        "skip.header.line.count": "1",
+        "areColumnsQuoted": "false",
+        **table_parameters(columns),
+    }
+    return template.substitute(
+        database=database,
+        table=table,
+        location=location,
+        columns=",\n".join(f"  `{c.catalog_name}` {c.type}" for c in columns),
+        properties=", ".join(f"'{k}' = '{v}'" for k, v in properties.items()),
+    )
+
+
 def table_ddl(spec: CrawlerSpec) -> str:
     """The explicit DDL that makes the same table without a crawler."""
-    template = Template(resources.files("crawler").joinpath("interactions_table.sql").read_text())
-    return template.substitute(database=spec.database, table=spec.table, location=spec.s3_target)
+    return create_table_ddl(spec.database, spec.table, spec.s3_target, spec.columns)

@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from crawler.definition import CrawlerSpec, classifier_request, crawler_request
+from crawler.definition import CrawlerSpec, classifier_request, crawler_request, table_parameters
 
 Progress = Callable[[str], None]
 
@@ -179,3 +179,46 @@ def crawled_tables(glue: Any, spec: CrawlerSpec, since: Any) -> list[str]:
                 columns = ", ".join(f"{c['Name']} {c['Type']}" for c in table["StorageDescriptor"]["Columns"])
                 tables.append(f"{spec.database}.{table['Name']} ({columns})")
     return tables
+
+
+def _listed(columns: list[tuple[str, str]]) -> str:
+    return ", ".join(f"{name} {kind}" for name, kind in columns)
+
+
+def ensure_table(glue: Any, spec: CrawlerSpec) -> str:
+    """After a crawl: the table has exactly the job's columns and types, and the properties they need.
+
+    A classifier whose header is not the files' does not match them, and the crawler then falls back
+    to the built-in classifier's guesses (USER_ID bigint, no EVENT_VALUE, ...): that is an error here,
+    not a table Athena half-reads.
+    """
+    try:
+        table = glue.get_table(DatabaseName=spec.database, Name=spec.table)["Table"]
+    except ClientError as error:
+        if error_code(error) == "EntityNotFoundException":
+            raise CatalogError(
+                f"the crawl made no table {spec.database}.{spec.table}: "
+                f"is the job's output at {spec.s3_target}?"
+            ) from None
+        raise
+    found = [(c["Name"], c["Type"]) for c in table.get("StorageDescriptor", {}).get("Columns", [])]
+    wanted = [(c.catalog_name, c.type) for c in spec.columns]
+    if found != wanted:
+        raise CatalogError(
+            f"table {spec.database}.{spec.table} has ({_listed(found)}), not the job's "
+            f"({_listed(wanted)}): crawl with --event-value exactly when the job runs with "
+            "--EVENT_VALUE_FIELD, so the classifier's header is the files'; if it is, make the table "
+            "with --ddl instead"
+        )
+    parameters = table.get("Parameters", {})
+    missing = {k: v for k, v in table_parameters(spec.columns).items() if parameters.get(k) != v}
+    if not missing:
+        return "unchanged"
+    # GetTable's Table is TableInput plus read-only fields; a view's definition has its own input shape
+    # (never ours: the crawler makes an external table).
+    allowed = set(glue.meta.service_model.shape_for("TableInput").members) - {"ViewDefinition"}
+    table_input = {k: v for k, v in table.items() if k in allowed}
+    glue.update_table(
+        DatabaseName=spec.database, TableInput={**table_input, "Parameters": {**parameters, **missing}}
+    )
+    return "updated"

@@ -5,10 +5,14 @@ DATABASE ?= segmentdata
 TABLE ?= interactions
 WORKGROUP ?= primary
 CRAWLER_ARGS ?=
+# Non-empty when the job runs with --EVENT_VALUE_FIELD (its CSV then has EVENT_VALUE): the crawler's
+# classifier and the registered queries must follow it. The local runner reads it from the CSV header.
+EVENT_VALUE_FIELD ?=
+EVENT_VALUE_ARG := $(if $(strip $(EVENT_VALUE_FIELD)),--event-value)
 
-.PHONY: query-local readiness-local crawl athena-register athena-run athena-list
+.PHONY: query-local readiness-local event-values-local crawl athena-register athena-run athena-list
 
-run-followups: readiness-local
+run-followups: readiness-local event-values-local
 
 ## query-local QUERY=name FORMAT=table|csv|json - run a saved Athena query on the job output (OUTPUT=dir) with DuckDB
 query-local: $(SETUP_STAMP)
@@ -19,17 +23,22 @@ readiness-local: $(SETUP_STAMP)
 	@echo "Personalize readiness (athena_queries/personalize_readiness.sql on $(OUTPUT), via DuckDB):"
 	@$(PY) -m athena_queries local personalize_readiness --output $(OUTPUT)
 
+## event-values-local - EVENT_VALUE per event type in the job output (OUTPUT=dir), when it has the column (runs at the end of make run)
+event-values-local: $(SETUP_STAMP)
+	@$(PY) -m athena_queries local event_values --output $(OUTPUT) --quiet-skip \
+	  --heading "EVENT_VALUE per event type (athena_queries/event_values.sql on $(OUTPUT), via DuckDB):"
+
 ## athena-list - the saved queries and what each answers
 athena-list: $(SETUP_STAMP)
 	@$(PY) -m athena_queries list
 
-## crawl S3_TARGET=s3://bucket/.../interactions/ ROLE_ARN=arn:... - create/update classifier + crawler, crawl, report
+## crawl S3_TARGET=s3://bucket/.../interactions/ ROLE_ARN=arn:... [EVENT_VALUE_FIELD=price] - create/update classifier + crawler, crawl, check the table
 crawl: $(SETUP_STAMP)
-	$(PY) -m crawler --s3-target "$(S3_TARGET)" --role-arn "$(ROLE_ARN)" --database $(DATABASE) $(CRAWLER_ARGS)
+	$(PY) -m crawler --s3-target "$(S3_TARGET)" --role-arn "$(ROLE_ARN)" --database $(DATABASE) $(EVENT_VALUE_ARG) $(CRAWLER_ARGS)
 
-## athena-register - create or update the saved queries as Athena named queries (WORKGROUP=primary)
+## athena-register [EVENT_VALUE_FIELD=price] - create or update the saved queries as Athena named queries (WORKGROUP=primary)
 athena-register: $(SETUP_STAMP)
-	$(PY) -m athena_queries register --database $(DATABASE) --table $(TABLE) --workgroup $(WORKGROUP)
+	$(PY) -m athena_queries register --database $(DATABASE) --table $(TABLE) --workgroup $(WORKGROUP) $(EVENT_VALUE_ARG)
 
 ## athena-run QUERY=name [RESULTS=s3://...] - run a saved query on Athena and print the result
 athena-run: $(SETUP_STAMP)

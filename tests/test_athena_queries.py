@@ -2,11 +2,14 @@
 
 The fixture is built to expose the transpile's traps: a share that integer division would truncate,
 rows one second either side of UTC midnight, a span in days that is not whole, ids that look numeric
-(leading zeros included), and RFC 4180 quoting.
+(leading zeros included), and RFC 4180 quoting. It comes in the job's two shapes: without EVENT_VALUE,
+and with it (the same rows, some values empty), where every query answers as before and the
+EVENT_VALUE-aware ones answer too.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -15,7 +18,7 @@ import pytest
 from athena_queries.__main__ import main
 from athena_queries.local import run_local, to_duckdb
 from athena_queries.output import render
-from athena_queries.saved import QueryError, get_query, load_queries
+from athena_queries.saved import MissingColumns, QueryError, get_query, load_queries
 from athena_queries.traps import problems
 
 HEADER = "USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP\n"
@@ -33,6 +36,18 @@ PARTS = {
     ),
 }
 
+HEADER_WITH_VALUE = "USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP,EVENT_VALUE\n"
+# The same rows with an EVENT_VALUE each, as the job writes it: plain decimal text, or empty for null.
+VALUES = {
+    "part-00000-a.csv": ["19.99", "19.99", "120.5", ""],
+    "part-00001-a.csv": ["10000000", "", "0.1"],
+}
+PARTS_WITH_VALUE = {
+    name: "".join(f"{row},{value}\n" for row, value in zip(rows.splitlines(), VALUES[name], strict=True))
+    for name, rows in PARTS.items()
+}
+
+# On the output without EVENT_VALUE; with it, the same answers except where GOLDEN_WITH_VALUE says.
 GOLDEN = {
     "preview": '''user_id,item_id,event_type,timestamp
 2941404340,ocean-blue-shirt,Product Clicked,1550447999
@@ -68,23 +83,130 @@ ocean-blue-shirt,5,4,1
 }
 
 
-@pytest.fixture
-def output(tmp_path: Path) -> Path:
-    folder = tmp_path / "interactions"
+GOLDEN_WITH_VALUE = {
+    "preview": '''user_id,item_id,event_type,timestamp,event_value
+2941404340,ocean-blue-shirt,Product Clicked,1550447999,19.99
+2941404340,ocean-blue-shirt,Product Clicked,1550447999,19.99
+2941404340,"sku,with,commas",Order Completed,1550448000,120.5
+007,ocean-blue-shirt,Product Clicked,1550448001,
+007,"say ""hi""",Product Added,1550534400,
+u-3,ocean-blue-shirt,Order Completed,1550620799,10000000.0
+u-4,ocean-blue-shirt,Product Clicked,1550664000,0.1''',
+    # An empty cell is NULL: not counted, not averaged; an event type with none has no min/max/avg.
+    "event_values": (
+        "event_type,interactions,with_value,without_value,pct_with_value,min_value,max_value,avg_value\n"
+        "Product Clicked,4,3,1,75.0,0.1,19.99,13.36\n"
+        "Order Completed,2,2,0,100.0,120.5,10000000.0,5000060.25\n"
+        "Product Added,1,0,1,0.0,,,"
+    ),
+}
+NEEDS_EVENT_VALUE = {"event_values"}
+
+
+def write_output(folder: Path, header: str, parts: dict[str, str]) -> Path:
     folder.mkdir()
-    for name, rows in PARTS.items():
-        (folder / name).write_text(HEADER + rows, encoding="utf-8")
+    for name, rows in parts.items():
+        (folder / name).write_text(header + rows, encoding="utf-8")
     return folder
 
 
+@pytest.fixture
+def output(tmp_path: Path) -> Path:
+    return write_output(tmp_path / "interactions", HEADER, PARTS)
+
+
+@pytest.fixture
+def output_with_value(tmp_path: Path) -> Path:
+    return write_output(tmp_path / "interactions", HEADER_WITH_VALUE, PARTS_WITH_VALUE)
+
+
 def test_every_saved_query_has_a_golden_result() -> None:
-    assert set(load_queries()) == set(GOLDEN)
+    assert set(load_queries()) == set(GOLDEN) | set(GOLDEN_WITH_VALUE)
+    assert {name for name, q in load_queries().items() if q.requires} == NEEDS_EVENT_VALUE
+    assert set(GOLDEN).isdisjoint(NEEDS_EVENT_VALUE)
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN))
 def test_saved_query_exact_result(name: str, output: Path) -> None:
     columns, rows = run_local(get_query(name).render(), output)
     assert render(columns, rows, "csv") == GOLDEN[name]
+
+
+@pytest.mark.parametrize("name", sorted(set(GOLDEN) | set(GOLDEN_WITH_VALUE)))
+def test_saved_query_exact_result_with_event_value(name: str, output_with_value: Path) -> None:
+    columns, rows = run_local(name, output_with_value)
+    assert render(columns, rows, "csv") == GOLDEN_WITH_VALUE.get(name, GOLDEN.get(name))
+
+
+@pytest.mark.parametrize("name", sorted(NEEDS_EVENT_VALUE))
+def test_query_needing_event_value_is_skipped_without_it(
+    name: str, output: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    message = f"{name} needs column event_value, which segmentdata.interactions does not have"
+    with pytest.raises(MissingColumns, match=message):
+        run_local(name, output)
+    assert main(["local", name, "--output", str(output), "--format", "csv"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"skipped: {message} (the job writes EVENT_VALUE only with --EVENT_VALUE_FIELD)\n"
+    )
+    # make run's follow-up: nothing at all without the column, the heading and the table with it.
+    args = ["local", name, "--output", str(output), "--quiet-skip", "--heading", "Values:"]
+    assert main(args) == 0
+    assert capsys.readouterr() == ("", "")
+
+
+def test_follow_up_prints_its_heading_when_the_column_is_there(
+    output_with_value: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["local", "event_values", "--output", str(output_with_value), "--quiet-skip"]
+    assert main([*args, "--heading", "Values:", "--format", "csv"]) == 0
+    assert capsys.readouterr().out == "Values:\n" + GOLDEN_WITH_VALUE["event_values"] + "\n"
+
+
+def test_event_value_is_a_double_and_ids_stay_text(output_with_value: Path) -> None:
+    # A numeric comparison, not a text one ('10000000' < '19.99'); ids keep their leading zeros.
+    sql = (
+        "SELECT round(sum(event_value), 2) AS total, count(*) AS n, max(user_id) AS last_user "
+        'FROM "segmentdata"."interactions" WHERE event_value >= 19.99 OR user_id = \'007\''
+    )
+    assert run_local(sql, output_with_value) == (
+        ["total", "n", "last_user"],
+        [(10_000_160.48, 6, "u-3")],
+    )
+
+
+def test_columns_come_from_the_header_which_must_be_the_jobs(tmp_path: Path) -> None:
+    mixed = write_output(
+        tmp_path / "mixed",
+        HEADER,
+        {"part-00000.csv": PARTS["part-00000-a.csv"]},
+    )
+    (mixed / "part-00001.csv").write_text(HEADER_WITH_VALUE + PARTS_WITH_VALUE["part-00001-a.csv"])
+    with pytest.raises(
+        QueryError, match="the CSV files disagree on their header: USER_ID,ITEM_ID,EVENT_TYPE"
+    ):
+        run_local("preview", mixed)
+    other = write_output(tmp_path / "other", "USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP,PRICE\n", {"a.csv": ""})
+    with pytest.raises(
+        QueryError,
+        match=re.escape(
+            "a.csv has the header USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP,PRICE; "
+            "the job writes USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP or "
+            "USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP,EVENT_VALUE"
+        ),
+    ):
+        run_local("preview", other)
+    # An empty part file (no header, no rows) is no part of the table.
+    output = write_output(tmp_path / "with_empty", HEADER_WITH_VALUE, PARTS_WITH_VALUE)
+    (output / "part-00002-a.csv").write_text("")
+    assert render(*run_local("event_values", output), "csv") == GOLDEN_WITH_VALUE["event_values"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "part-00000.csv").write_text("")
+    with pytest.raises(QueryError, match="are empty: no header to read"):
+        run_local("preview", empty)
 
 
 def test_readiness_passes_on_enough_data(tmp_path: Path) -> None:
@@ -150,7 +272,9 @@ def test_integer_division_trap_is_real_and_guarded(output: Path) -> None:
 
 
 def test_saved_queries_use_no_trap() -> None:
-    assert {name: problems(q.render()) for name, q in load_queries().items()} == {n: [] for n in GOLDEN}
+    assert {name: problems(q.render()) for name, q in load_queries().items()} == {
+        n: [] for n in load_queries()
+    }
 
 
 def test_bad_parameters_and_missing_output_are_clear(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from botocore.stub import Stubber
 
 from athena_queries import named
 from athena_queries.__main__ import main as athena_main
-from athena_queries.saved import load_queries
+from athena_queries.saved import applicable_queries, load_queries
 from crawler.__main__ import main as crawler_main
 from crawler.definition import (
     CrawlerSpec,
@@ -25,6 +25,7 @@ from crawler.ensure import (
     ensure_classifier,
     ensure_crawler,
     ensure_database,
+    ensure_table,
     matches,
     require_bucket,
     start_and_wait,
@@ -46,8 +47,41 @@ def test_spec_names_the_table_after_the_folder_and_validates() -> None:
 def test_classifier_types_ids_as_strings_and_timestamp_as_bigint() -> None:
     request = classifier_request(CrawlerSpec("s3://b-1/interactions/", ROLE))
     assert request["Header"] == ["USER_ID", "ITEM_ID", "EVENT_TYPE", "TIMESTAMP"]
-    assert request["CustomDatatypes"] == ["STRING", "STRING", "STRING", "BIGINT"]
+    # Glue's names for the catalog's string / bigint (its CustomDatatypes have no BIGINT).
+    assert request["CustomDatatypes"] == ["STRING", "STRING", "STRING", "LONG"]
     assert (request["ContainsHeader"], request["Delimiter"], request["QuoteSymbol"]) == ("PRESENT", ",", '"')
+    assert request["Serde"] == "OpenCSVSerDe"
+
+
+def test_classifier_follows_the_event_value_column() -> None:
+    spec = CrawlerSpec("s3://b-1/interactions/", ROLE, event_value=True)
+    request = classifier_request(spec)
+    assert request["Header"] == ["USER_ID", "ITEM_ID", "EVENT_TYPE", "TIMESTAMP", "EVENT_VALUE"]
+    assert request["CustomDatatypes"] == ["STRING", "STRING", "STRING", "LONG", "DOUBLE"]
+    assert spec.column_names == ("user_id", "item_id", "event_type", "timestamp", "event_value")
+    # The classifier changes with the column; the crawler does not (same folder, same table).
+    without = CrawlerSpec("s3://b-1/interactions/", ROLE)
+    assert crawler_request(spec) == crawler_request(without)
+    assert without.column_names == ("user_id", "item_id", "event_type", "timestamp")
+
+
+def test_requests_are_valid_for_the_glue_service_model() -> None:
+    # botocore validates parameters against the model before sending: a field or type Glue does not
+    # know fails here, offline.
+    glue = offline("glue")
+    serdes = glue.meta.service_model.shape_for("CreateCsvClassifierRequest").members["Serde"].enum
+    # The CsvClassifier API reference's list (the model has no enum for it).
+    datatypes = {"BINARY", "BOOLEAN", "DATE", "DECIMAL", "DOUBLE", "FLOAT", "INT", "LONG", "SHORT"}
+    datatypes |= {"STRING", "TIMESTAMP"}
+    for event_value in (False, True):
+        spec = CrawlerSpec("s3://b-1/interactions/", ROLE, event_value=event_value)
+        assert classifier_request(spec)["Serde"] in serdes
+        assert set(classifier_request(spec)["CustomDatatypes"]) <= datatypes
+        with Stubber(glue) as stub:
+            stub.add_response("create_classifier", {}, {"CsvClassifier": classifier_request(spec)})
+            stub.add_response("create_crawler", {}, crawler_request(spec))
+            glue.create_classifier(CsvClassifier=classifier_request(spec))
+            glue.create_crawler(**crawler_request(spec))
 
 
 # --- against moto server -----------------------------------------------------------------------------
@@ -92,7 +126,14 @@ def test_cli_errors_for_bad_role_and_prints_ddl(aws_env: str, capsys: pytest.Cap
     assert crawler_main(["--s3-target", "s3://b-1/interactions/", "--role-arn", "glue-role"]) == 2
     assert "error: the crawler role must be an IAM role ARN" in capsys.readouterr().err
     assert crawler_main(["--s3-target", "s3://b-1/out/interactions/", "--role-arn", ROLE, "--ddl"]) == 0
-    assert capsys.readouterr().out.startswith("-- The interactions table without a crawler")
+    ddl = capsys.readouterr().out
+    assert ddl.startswith("-- A table over a folder of the job's CSV output, without a crawler")
+    assert "`timestamp` bigint\n)" in ddl and "event_value" not in ddl
+    args = ["--s3-target", "s3://b-1/out/interactions/", "--role-arn", ROLE, "--ddl", "--event-value"]
+    assert crawler_main(args) == 0
+    ddl = capsys.readouterr().out
+    assert "`timestamp` bigint,\n  `event_value` double\n)" in ddl
+    assert "'use.null.for.invalid.data' = 'TRUE'" in ddl
 
 
 def test_crawled_tables_reports_new_tables(aws_env: str) -> None:
@@ -116,7 +157,8 @@ def test_named_queries_register_idempotently(aws_env: str, capsys: pytest.Captur
     athena = client("athena", aws_env)
     workgroup = unique("wg")
     athena.create_work_group(Name=workgroup)
-    names = {named.PREFIX + name for name in load_queries()}
+    # Without EVENT_VALUE (the default), event_values is not registered: it would fail on the table.
+    names = {named.PREFIX + name for name in load_queries() if name != "event_values"}
     first = named.register_named_queries(
         athena, database="segmentdata", table="interactions", workgroup=workgroup
     )
@@ -132,7 +174,21 @@ def test_named_queries_register_idempotently(aws_env: str, capsys: pytest.Captur
 
     assert athena_main(["register", "--workgroup", workgroup, "--endpoint-url", aws_env]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out == [f"named query {n}: unchanged" for n in sorted(names)]
+    assert out == [
+        *(f"named query {n}: unchanged" for n in sorted(names)),
+        "named query segment-personalize/event_values: not registered (needs event_value)",
+    ]
+    # With it, event_values joins the others.
+    args = ["register", "--workgroup", workgroup, "--endpoint-url", aws_env, "--event-value"]
+    assert athena_main(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert sorted(out) == sorted(
+        [
+            *(f"named query {n}: unchanged" for n in names),
+            "named query segment-personalize/event_values: created",
+        ]
+    )
+    assert len(athena.list_named_queries(WorkGroup=workgroup)["NamedQueryIds"]) == len(load_queries())
 
 
 # --- with Stubber: what moto does not implement ---------------------------------------------------------
@@ -163,6 +219,50 @@ def test_changed_crawler_is_updated_in_place() -> None:
         stub.add_response("get_crawler", {"Crawler": current})
         stub.add_response("update_crawler", {}, crawler_request(spec))
         assert ensure_crawler(glue, spec) == "updated"
+        stub.assert_no_pending_responses()
+
+
+def test_table_update_sends_only_what_update_table_takes() -> None:
+    # Real Glue's GetTable carries read-only fields (times, ids, versions) that UpdateTable refuses.
+    glue = offline("glue")
+    spec = CrawlerSpec("s3://b-1/interactions/", ROLE, event_value=True)
+    descriptor = {
+        "Columns": [{"Name": c.catalog_name, "Type": c.type} for c in spec.columns],
+        "Location": spec.s3_target,
+        "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.serde2.OpenCSVSerde"},
+    }
+    crawled = {
+        "Name": "interactions",
+        "StorageDescriptor": descriptor,
+        "PartitionKeys": [],
+        "TableType": "EXTERNAL_TABLE",
+        "Parameters": {"classification": "csv", "UPDATED_BY_CRAWLER": "c"},
+        "Owner": "owner",
+        "Retention": 0,
+    }
+    read_only = {
+        "DatabaseName": "segmentdata",
+        "CreateTime": datetime(2026, 12, 1, tzinfo=UTC),
+        "UpdateTime": datetime(2026, 12, 1, tzinfo=UTC),
+        "CreatedBy": "arn:aws:sts::123456789012:assumed-role/glue/crawler",
+        "IsRegisteredWithLakeFormation": False,
+        "CatalogId": "123456789012",
+        "VersionId": "3",
+    }
+    with Stubber(glue) as stub:
+        stub.add_response("get_table", {"Table": {**crawled, **read_only}})
+        stub.add_response(
+            "update_table",
+            {},
+            {
+                "DatabaseName": "segmentdata",
+                "TableInput": {
+                    **crawled,
+                    "Parameters": {**crawled["Parameters"], "use.null.for.invalid.data": "TRUE"},
+                },
+            },
+        )
+        assert ensure_table(glue, spec) == "updated"
         stub.assert_no_pending_responses()
 
 
@@ -213,7 +313,7 @@ def test_changed_named_query_is_updated() -> None:
                 }
             },
         )
-        for other in load_queries().values():  # in the order register_named_queries goes through them
+        for other in applicable_queries().values():  # in the order register_named_queries goes through them
             if other.name != "preview":
                 stub.add_response("create_named_query", {"NamedQueryId": f"new-{other.name}"})
                 continue
@@ -266,6 +366,24 @@ def test_failed_athena_query_is_an_error() -> None:
         )
         with pytest.raises(named.AthenaError, match="query q1 FAILED: TABLE_NOT_FOUND"):
             named.run_query(athena, "SELECT 1", database="segmentdata", sleep=lambda s: None)
+
+
+def test_saved_query_on_a_table_without_its_column_says_why() -> None:
+    athena = offline("athena")
+    reason = "COLUMN_NOT_FOUND: line 9:7: Column 'event_value' cannot be resolved"
+    with Stubber(athena) as stub:
+        stub.add_response("start_query_execution", {"QueryExecutionId": "q1"})
+        stub.add_response(
+            "get_query_execution",
+            {"QueryExecution": {"Status": {"State": "FAILED", "StateChangeReason": reason}}},
+        )
+        with pytest.raises(named.AthenaError) as raised:
+            named.run_saved_query(athena, "event_values", out=None, sleep=lambda s: None)
+    assert str(raised.value) == (
+        "event_values needs column event_value, which segmentdata.interactions does not have (the job "
+        "writes EVENT_VALUE only with --EVENT_VALUE_FIELD; crawl with --event-value): "
+        f"query q1 FAILED: {reason}"
+    )
 
 
 def test_matches_ignores_what_aws_adds_and_json_reformatting() -> None:

@@ -20,10 +20,17 @@ from botocore.stub import Stubber
 
 from athena_queries import named
 from athena_queries.__main__ import main as athena_main
-from athena_queries.saved import load_queries
+from athena_queries.saved import applicable_queries
 from crawler import __main__ as crawler_cli
 from crawler.definition import CrawlerSpec, classifier_request, table_ddl
-from crawler.ensure import CatalogError, ensure_classifier, ensure_crawler, ensure_database, start_and_wait
+from crawler.ensure import (
+    CatalogError,
+    ensure_classifier,
+    ensure_crawler,
+    ensure_database,
+    ensure_table,
+    start_and_wait,
+)
 from tests.aws_gaps import fill_glue_gaps
 from tests.aws_support import ROLE, client, offline, unique
 
@@ -210,7 +217,7 @@ def test_changed_named_query_is_reported_stale_where_update_is_missing(aws_env: 
     )
     assert actions.pop("segment-personalize/preview").startswith("stale (could not update")
     assert set(actions.values()) == {"created"}
-    assert len(athena.list_named_queries(WorkGroup=workgroup)["NamedQueryIds"]) == len(load_queries())
+    assert len(athena.list_named_queries(WorkGroup=workgroup)["NamedQueryIds"]) == len(applicable_queries())
 
 
 def seed_athena_results(endpoint: str, columns: list[str], rows: list[list[str]]) -> None:
@@ -267,16 +274,178 @@ def test_run_saved_query_prints_the_result(aws_env: str, capsys: pytest.CaptureF
     assert capsys.readouterr().err.startswith("error: no saved query 'nope'")
 
 
-def test_ddl_columns_are_the_classifier_header_and_types() -> None:
-    spec = CrawlerSpec("s3://b-1/transformed/interactions/", ROLE, database="segmentdata")
+@pytest.mark.parametrize("event_value", [False, True])
+def test_ddl_columns_are_the_classifier_header_and_types(event_value: bool) -> None:
+    spec = CrawlerSpec(
+        "s3://b-1/transformed/interactions/", ROLE, database="segmentdata", event_value=event_value
+    )
     classifier = classifier_request(spec)
     ddl = table_ddl(spec)
     columns = re.findall(r"^\s+`(\w+)` (\w+),?$", ddl, flags=re.MULTILINE)
+    glue_type = {"string": "STRING", "bigint": "LONG", "double": "DOUBLE"}
+    assert [(name.upper(), glue_type[kind]) for name, kind in columns] == list(
+        zip(classifier["Header"], classifier["CustomDatatypes"], strict=True)
+    )
     assert columns == [
-        (name.lower(), kind.lower())
-        for name, kind in zip(classifier["Header"], classifier["CustomDatatypes"], strict=True)
+        ("user_id", "string"),
+        ("item_id", "string"),
+        ("event_type", "string"),
+        ("timestamp", "bigint"),
+        *([("event_value", "double")] if event_value else []),
     ]
+    # An empty EVENT_VALUE must read as NULL, not fail the query (OpenCSVSerde and numbers).
+    assert ("'use.null.for.invalid.data' = 'TRUE'" in ddl) is event_value
     assert "'separatorChar' = ','" in ddl and "'quoteChar' = '\"'" in ddl
     assert "CREATE EXTERNAL TABLE IF NOT EXISTS `segmentdata`.`interactions`" in ddl
     assert "LOCATION 's3://b-1/transformed/interactions/'" in ddl and "${" not in ddl
     assert "'skip.header.line.count' = '1'" in ddl and "OpenCSVSerde" in ddl
+
+
+# --- the table after a crawl ----------------------------------------------------------------------
+
+
+def crawled_table(glue: Any, spec: CrawlerSpec, columns: list[tuple[str, str]]) -> None:
+    """What a crawl leaves behind: the crawler's table, with its usual parameters."""
+    glue.create_table(
+        DatabaseName=spec.database,
+        TableInput={
+            "Name": spec.table,
+            "StorageDescriptor": {
+                "Columns": [{"Name": n, "Type": t} for n, t in columns],
+                "Location": spec.s3_target,
+                "SerdeInfo": {"SerializationLibrary": "org.apache.hadoop.hive.serde2.OpenCSVSerde"},
+            },
+            "Parameters": {"classification": "csv", "skip.header.line.count": "1"},
+            "TableType": "EXTERNAL_TABLE",
+        },
+    )
+
+
+BASE = [("user_id", "string"), ("item_id", "string"), ("event_type", "string"), ("timestamp", "bigint")]
+
+
+def test_table_with_event_value_gets_nulls_for_empty_cells(aws_env: str) -> None:
+    glue = client("glue", aws_env)
+    spec = spec_for(event_value=True)
+    ensure_database(glue, spec.database)
+    crawled_table(glue, spec, [*BASE, ("event_value", "double")])
+    assert ensure_table(glue, spec) == "updated"
+    assert ensure_table(glue, spec) == "unchanged"
+    table = glue.get_table(DatabaseName=spec.database, Name=spec.table)["Table"]
+    assert table["Parameters"] == {
+        "classification": "csv",
+        "skip.header.line.count": "1",
+        "use.null.for.invalid.data": "TRUE",
+    }
+    assert [(c["Name"], c["Type"]) for c in table["StorageDescriptor"]["Columns"]] == [
+        *BASE,
+        ("event_value", "double"),
+    ]
+
+
+def test_table_without_event_value_is_left_as_crawled(aws_env: str) -> None:
+    glue = client("glue", aws_env)
+    spec = spec_for()
+    ensure_database(glue, spec.database)
+    crawled_table(glue, spec, BASE)
+    assert ensure_table(glue, spec) == "unchanged"
+    assert (
+        "use.null.for.invalid.data"
+        not in glue.get_table(DatabaseName=spec.database, Name=spec.table)["Table"]["Parameters"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("event_value", "columns"),
+    [
+        # The job wrote EVENT_VALUE but the crawler was not told: the built-in classifier's guess.
+        (False, [("user_id", "bigint"), *BASE[1:], ("event_value", "double")]),
+        # The crawler was told, the job did not write it.
+        (True, BASE),
+    ],
+)
+def test_table_unlike_the_jobs_output_is_an_error(
+    aws_env: str, event_value: bool, columns: list[tuple[str, str]]
+) -> None:
+    glue = client("glue", aws_env)
+    spec = spec_for(event_value=event_value)
+    ensure_database(glue, spec.database)
+    crawled_table(glue, spec, columns)
+    found = ", ".join(f"{n} {t}" for n, t in columns)
+    wanted = ", ".join(f"{c.catalog_name} {c.type}" for c in spec.columns)
+    with pytest.raises(CatalogError) as raised:
+        ensure_table(glue, spec)
+    assert str(raised.value) == (
+        f"table {spec.database}.interactions has ({found}), not the job's ({wanted}): crawl with "
+        "--event-value exactly when the job runs with --EVENT_VALUE_FIELD, so the classifier's header "
+        "is the files'; if it is, make the table with --ddl instead"
+    )
+
+
+def test_crawl_that_made_no_table_is_an_error(aws_env: str) -> None:
+    glue = client("glue", aws_env)
+    spec = spec_for()
+    ensure_database(glue, spec.database)
+    with pytest.raises(CatalogError, match=f"the crawl made no table {spec.database}.interactions: is"):
+        ensure_table(glue, spec)
+
+
+def test_classifier_follows_the_event_value_setting(aws_env: str) -> None:
+    classifiers: dict[str, dict[str, Any]] = {}
+    glue = glue_with_gaps(aws_env, classifiers)
+    spec = spec_for(event_value=True)
+    assert ensure_classifier(glue, spec) == "created"
+    assert classifiers[spec.classifier_name]["Header"][-1] == "EVENT_VALUE"
+    without = CrawlerSpec(**{**spec.__dict__, "event_value": False})
+    assert ensure_classifier(glue, without) == "updated"
+    assert classifiers[spec.classifier_name]["Header"] == ["USER_ID", "ITEM_ID", "EVENT_TYPE", "TIMESTAMP"]
+    assert ensure_classifier(glue, without) == "unchanged"
+
+
+def test_cli_with_event_value_crawls_and_fixes_the_table(
+    cli_on_moto: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # moto's crawl never ends and makes no table: play a crawl that made the job's table.
+    bucket = unique("bucket", sep="-")
+    client("s3", cli_on_moto).create_bucket(Bucket=bucket)
+    spec = spec_for(bucket, event_value=True)
+
+    def crawl(glue: Any, name: str, **kwargs: Any) -> dict[str, Any]:
+        if not glue.get_tables(DatabaseName=spec.database)["TableList"]:
+            crawled_table(glue, spec, [*BASE, ("event_value", "double")])
+        return {"Status": "SUCCEEDED"}
+
+    monkeypatch.setattr(crawler_cli, "start_and_wait", crawl)
+    args = [
+        "--s3-target",
+        spec.s3_target,
+        "--role-arn",
+        ROLE,
+        "--database",
+        spec.database,
+        "--crawler-name",
+        spec.crawler_name,
+        "--classifier-name",
+        spec.classifier_name,
+        "--endpoint-url",
+        cli_on_moto,
+        "--create-database",
+        "--event-value",
+    ]
+    assert crawler_cli.main(args) == 0
+    columns = "user_id string, item_id string, event_type string, timestamp bigint, event_value double"
+    assert capsys.readouterr().out.splitlines() == [
+        f"database {spec.database}: created",
+        f"classifier {spec.classifier_name}: created",
+        f"crawler {spec.crawler_name}: created",
+        "crawl SUCCEEDED; tables created or updated:",
+        f"  {spec.database}.interactions ({columns})",
+        f"table {spec.database}.interactions: updated",
+    ]
+    # The same crawl, told nothing of EVENT_VALUE: one line, exit 2.
+    assert crawler_cli.main([a for a in args if a != "--event-value"]) == 2
+    assert capsys.readouterr().err.startswith(
+        f"error: table {spec.database}.interactions has (user_id string, item_id string, event_type "
+        "string, timestamp bigint, event_value double), not the job's (user_id string, item_id string, "
+        "event_type string, timestamp bigint)"
+    )
