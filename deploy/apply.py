@@ -135,7 +135,11 @@ def deploy(clients: Clients, config: DeployConfig, dist: Path, report: Report) -
     report("glue classifier", spec.classifier_name, ensure_classifier(clients.glue, spec))
     report("glue crawler", spec.crawler_name, ensure_crawler(clients.glue, spec))
     queries = register_named_queries(
-        clients.athena, database=spec.database, table=spec.table, workgroup=config.workgroup
+        clients.athena,
+        database=spec.database,
+        table=spec.table,
+        workgroup=config.workgroup,
+        columns=spec.column_names,
     )
     for name, action in queries.items():
         report("athena named query", name, action)

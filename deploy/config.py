@@ -76,9 +76,10 @@ class DeployConfig:
     output_path: str
     function_name: str
     lambda_role_arn: str
-    tracking_id: str
     kinesis_stream_arn: str
     prefix: str = "segment-personalize"
+    # Empty: the trackingId of the event tracker deploy creates ([personalize] dataset_group_name).
+    tracking_id: str = ""
     glue_version: str = checked(GLUE_VERSIONS[0], one_of(*GLUE_VERSIONS))
     worker_type: str = checked("G.1X", one_of(*SPARK_WORKER_TYPES))
     # Glue's minimum for a Spark job: one driver and at least one executor. The maximum is an account

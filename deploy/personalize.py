@@ -145,7 +145,7 @@ def personalize_plan(config: DeployConfig) -> PersonalizePlan | None:
         problems.append(str(error))
         schemas = {}
     if problems:
-        raise ConfigError("personalize config:\n  " + "\n  ".join(problems))
+        raise ConfigError(*problems)
     assert role is not None
     output = output_folders(config.output_path, list(schemas))
     account, role_name = role.group(2), role.group(3).rsplit("/", 1)[-1]

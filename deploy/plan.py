@@ -8,7 +8,7 @@ from typing import Any
 
 from crawler.definition import CrawlerSpec, classifier_request, crawler_request
 from deploy.config import DeployConfig
-from deploy.personalize import personalize_plan, plan_steps, tracking_placeholder
+from deploy.personalize import PersonalizePlan, personalize_plan, plan_steps, tracking_placeholder
 
 LAMBDA_RUNTIME = "python3.11"
 LAMBDA_HANDLER = "personalize_stream.handler.handler"
@@ -79,7 +79,17 @@ def crawler_spec(config: DeployConfig) -> CrawlerSpec:
         role_arn=config.glue_role_arn,
         database=config.database,
         crawler_name=config.crawler_name,
+        event_value=bool(config.event_value_field.strip()),
     )
+
+
+def with_tracking_placeholder(config: DeployConfig, personalize: PersonalizePlan | None = None) -> DeployConfig:
+    """The config as the Lambda will get it before deploy knows the tracker's trackingId: a placeholder
+    where the event tracker deploy creates will supply it (a configured tracking_id wins)."""
+    personalize = personalize or personalize_plan(config)
+    if personalize and not config.tracking_id.strip():
+        return replace(config, tracking_id=tracking_placeholder(personalize))
+    return config
 
 
 def lambda_environment(config: DeployConfig) -> dict[str, str]:
@@ -124,8 +134,7 @@ def plan(config: DeployConfig) -> list[Step]:
     spec = crawler_spec(config)
     # The Personalize side (deploy/personalize.py), and the tracker's trackingId wired into the Lambda.
     personalize = personalize_plan(config)
-    if personalize and not config.tracking_id.strip():
-        config = replace(config, tracking_id=tracking_placeholder(personalize))
+    config = with_tracking_placeholder(config, personalize)
     personalize_steps = [Step(*step) for step in plan_steps(personalize)] if personalize else []
     return [
         *(

@@ -51,6 +51,7 @@ SAMPLE = {
     "lambda_role_arn": "arn:aws:iam::123456789012:role/segment-personalize-stream",
     "tracking_id": "tracking-1",
     "kinesis_stream_arn": "arn:aws:kinesis:us-east-1:123456789012:stream/segment",
+    "personalize_role_arn": "arn:aws:iam::123456789012:role/segment-personalize-import",
 }
 
 

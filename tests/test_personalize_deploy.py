@@ -320,7 +320,10 @@ def write_config(path: Path, config: DeployConfig) -> Path:
 def test_dry_run_shows_the_dataset_group_the_tracker_and_its_wiring(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = write_config(tmp_path / "deploy.toml", make_config(manage_personalize_role=False))
+    # The job writes no Users dataset yet, so deploy refuses user_traits (test below).
+    config = write_config(
+        tmp_path / "deploy.toml", make_config(manage_personalize_role=False, user_traits="")
+    )
     assert deploy_cli.main(["--config", str(config), "--dry-run"]) == 0
     out = capsys.readouterr().out
     headers = [line for line in out.splitlines() if line and not line.startswith(" ")]
@@ -328,26 +331,40 @@ def test_dry_run_shows_the_dataset_group_the_tracker_and_its_wiring(
         "lambda function: stream",
         f"event source mapping: {make_config().kinesis_stream_arn}",
     ]
-    assert headers[-11:-3] == [
+    assert headers[-9:-3] == [
         f"iam role: {ROLE}",
         "s3 bucket policy: sp-bucket",
         "personalize schema: sp-interactions",
-        "personalize schema: sp-users",
         "personalize dataset group: sp",
         "personalize dataset: sp-interactions",
-        "personalize dataset: sp-users",
         "personalize event tracker: sp-tracker",
     ]
     assert (
         '"PERSONALIZE_TRACKING_ID": "<trackingId of event tracker sp-tracker, known once deploy creates it>"'
         in out
     )
-    assert '"importFrom": "s3://sp-bucket/transformed/users/"' in out
     assert "aws iam create-role --role-name sp-personalize --assume-role-policy-document '{" in out
     # A configured tracking id wins, in the plan too.
-    config = write_config(tmp_path / "with-id.toml", make_config(tracking_id="configured-1"))
+    config = write_config(
+        tmp_path / "with-id.toml", make_config(tracking_id="configured-1", user_traits="")
+    )
     assert deploy_cli.main(["--config", str(config), "--dry-run"]) == 0
     assert '"PERSONALIZE_TRACKING_ID": "configured-1"' in capsys.readouterr().out
+
+
+def test_users_and_items_are_refused_until_the_job_writes_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path / "deploy.toml", make_config(item_properties="brand"))
+    assert deploy_cli.main(["--config", str(config), "--dry-run"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: {key} = {value!r}: the Glue job does not write the {dataset} dataset yet, so it would stay "
+        "empty; leave the key empty for now (docs/personalize.md)"
+        for key, value, dataset in (
+            ("user_traits", "plan,lifetime_value:float", "Users"),
+            ("item_properties", "brand", "Items"),
+        )
+    ]
 
 
 def test_deploy_puts_the_trackers_id_into_the_lambda_and_a_configured_id_wins(
