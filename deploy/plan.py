@@ -83,7 +83,9 @@ def crawler_spec(config: DeployConfig) -> CrawlerSpec:
     )
 
 
-def with_tracking_placeholder(config: DeployConfig, personalize: PersonalizePlan | None = None) -> DeployConfig:
+def with_tracking_placeholder(
+    config: DeployConfig, personalize: PersonalizePlan | None = None
+) -> DeployConfig:
     """The config as the Lambda will get it before deploy knows the tracker's trackingId: a placeholder
     where the event tracker deploy creates will supply it (a configured tracking_id wins)."""
     personalize = personalize or personalize_plan(config)

@@ -345,9 +345,7 @@ def test_dry_run_shows_the_dataset_group_the_tracker_and_its_wiring(
     )
     assert "aws iam create-role --role-name sp-personalize --assume-role-policy-document '{" in out
     # A configured tracking id wins, in the plan too.
-    config = write_config(
-        tmp_path / "with-id.toml", make_config(tracking_id="configured-1", user_traits="")
-    )
+    config = write_config(tmp_path / "with-id.toml", make_config(tracking_id="configured-1", user_traits=""))
     assert deploy_cli.main(["--config", str(config), "--dry-run"]) == 0
     assert '"PERSONALIZE_TRACKING_ID": "configured-1"' in capsys.readouterr().out
 
