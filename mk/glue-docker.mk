@@ -2,8 +2,8 @@
 # docker-compose.yml and docs/glue-docker.md).
 COMPOSE ?= docker-compose
 
-# AWS documents one image tag per Glue major: public.ecr.aws/glue/aws-glue-libs:5 for Glue 5 (no 5.1 tag),
-# and no Glue 6.0 image yet. When AWS publishes one, its tag goes here; until then GLUE_IMAGE=... names one.
+# AWS documents one Glue 5 tag, public.ecr.aws/glue/aws-glue-libs:5 (listed for 5.0; no 5.1 tag), and
+# no Glue 6.0 image yet. When AWS publishes one, its tag goes here; until then GLUE_IMAGE=... names one.
 GLUE_IMAGE_5.1 := public.ecr.aws/glue/aws-glue-libs:5
 GLUE_IMAGE_6.0 :=
 GLUE_IMAGE ?= $(GLUE_IMAGE_$(GLUE_VERSION))
