@@ -389,3 +389,21 @@ def test_the_package_admits_python_311_to_313_and_lints_for_the_oldest() -> None
         "3.13",
     ]
     assert pyproject["tool"]["ruff"]["target-version"] == "py311"
+
+
+# --- Glue 6.0's parameter parsing ---------------------------------------------------------------------
+
+
+def test_an_abbreviated_parameter_is_refused_as_glue_6_does() -> None:
+    """Glue 6.0's getResolvedOptions no longer takes --S3_JSON_INPUT for --S3_JSON_INPUT_PATH; the
+    5.1.0 library used here (and in Glue 5.1) still would. The job refuses it on both, in one line."""
+    from segment_personalize.job_config import ConfigError, parse_job_args
+
+    argv = ["job.py", "--JOB_NAME", "j", "--S3_JSON_INPUT", "in", "--S3_CSV_OUTPUT_PATH", "out"]
+    with pytest.raises(ConfigError) as refused:
+        parse_job_args(argv)
+    assert str(refused.value) == "--S3_JSON_INPUT is not a job parameter: write --S3_JSON_INPUT_PATH in full"
+    with pytest.raises(ConfigError, match="--S3 is not a job parameter: write --S3_JSON_INPUT_PATH or "):
+        parse_job_args(["job.py", "--JOB_NAME", "j", "--S3", "x"])
+    full = parse_job_args([*argv[:3], "--S3_JSON_INPUT_PATH", "in", *argv[5:], "--JOB_ID", "j_1"])
+    assert (full.input_path, full.output_path) == ("in", "out")
