@@ -141,9 +141,7 @@ def test_timestamps_that_a_plain_cast_would_raise_on_are_guarded(spark: SparkSes
 
 
 @pytest.mark.parametrize("policy", ["EXCEPTION", "CORRECTED"])  # Spark 3.5's and Spark 4's defaults
-def test_timestamp_arithmetic_does_not_depend_on_the_time_parser_policy(
-    spark: SparkSession, policy: str
-) -> None:
+def test_timestamps_do_not_depend_on_the_time_parser_policy(spark: SparkSession, policy: str) -> None:
     """Spark 4 changed spark.sql.legacy.timeParserPolicy's default (EXCEPTION -> CORRECTED); the job
     parses no datetime pattern, so it does not pin it: this shows the results do not move."""
     times = ["2024-01-01T00:00:00.5-03:00", "1970-01-01T00:00:00Z", "2023-02-29T00:00:00Z"]
