@@ -1,9 +1,10 @@
 """AWS Glue job: raw Segment events (S3 destination export) -> Amazon Personalize interactions CSV.
 
 The same file runs in three places:
-  * AWS Glue 5.1: job parameters --S3_JSON_INPUT_PATH, --S3_CSV_OUTPUT_PATH (+ optional ones, see README),
-    with lib/ shipped as --extra-py-files segment_personalize.zip;
-  * the Glue 5 docker image: spark-submit jobs/segment_events_to_personalize.py --JOB_NAME ... ;
+  * AWS Glue 6.0 (Spark 4.1) or 5.1 (Spark 3.5), same semantics on both (docs/glue-versions.md): job
+    parameters --S3_JSON_INPUT_PATH, --S3_CSV_OUTPUT_PATH (+ optional ones, see README), with lib/
+    shipped as --extra-py-files segment_personalize.zip;
+  * the Glue docker image: spark-submit jobs/segment_events_to_personalize.py --JOB_NAME ... ;
   * a laptop: python jobs/segment_events_to_personalize.py --JOB_NAME ... (pip-installed pyspark).
 All logic lives in the segment_personalize package; this script only wires the edges.
 """

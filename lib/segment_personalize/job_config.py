@@ -56,6 +56,18 @@ def _bool(name: str, value: str) -> bool:
     raise ConfigError(f"--{name} must be true or false, got {value!r}")
 
 
+def _reject_abbreviations(argv: list[str]) -> None:
+    """Glue 6.0's getResolvedOptions refuses a prefix of a parameter name; 5.1's takes it for the name.
+    Refused here on both, with the name it stood for, so a job's parameters work on either version."""
+    known = (*REQUIRED, *OPTIONAL_DEFAULTS)
+    for token in argv:
+        name = token[2:].split("=", 1)[0] if token.startswith("--") else ""
+        meant = [full for full in known if name and full != name and full.startswith(name)]
+        if meant and name not in known:
+            spelled = " or ".join("--" + full for full in meant)
+            raise ConfigError(f"--{name} is not a job parameter: write {spelled} in full")
+
+
 def _normalise(path: str) -> str:
     """A comparable form: scheme-less paths are local and made absolute; trailing slashes dropped."""
     if "://" in path:
@@ -87,6 +99,7 @@ def parse_job_args(argv: list[str]) -> JobConfig:
     """sys.argv (as Glue passes it: ``--NAME value`` pairs) -> JobConfig."""
     from awsglue.utils import GlueArgumentError, getResolvedOptions
 
+    _reject_abbreviations(argv)
     present = [name for name in OPTIONAL_DEFAULTS if f"--{name}" in argv]
     try:
         args = getResolvedOptions(argv, [*REQUIRED, *present])

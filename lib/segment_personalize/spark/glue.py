@@ -28,6 +28,8 @@ def start_spark(app_name: str) -> tuple[SparkSession, Any | None]:
     except (ImportError, TypeError):
         return local_spark_session(app_name=app_name), None
     session = glue_context.spark_session
+    # Glue's session has Spark's defaults for its version (ANSI off in 5.1, on in 6.0) plus the job's
+    # --conf: the job's SQL semantics are pinned here as on a laptop, so both Glue versions run the same.
     for key, value in JOB_SQL_CONF.items():
         session.conf.set(key, value)
     return session, glue_context

@@ -14,7 +14,29 @@ from pyspark.sql import SparkSession
 # Spark falls back to per-operator code instead, as its own docs advise on HotSpot. The job's stages
 # stay below it (tests/test_transform.py pins that), so this only guards against a cliff.
 HOTSPOT_HUGE_METHOD_BYTES = 8000  # HotSpot's HugeMethodLimit: no JIT for a longer method
-JOB_SQL_CONF = {"spark.sql.codegen.hugeMethodLimit": str(HOTSPOT_HUGE_METHOD_BYTES)}
+
+# The SQL semantics the job's expressions are written for, pinned so that Glue 5.1 (Spark 3.5.6) and
+# Glue 6.0 (Spark 4.1.1) run the same ones whatever their defaults; docs/glue-versions.md has the audit
+# and tests/test_spark_versions.py pins each one on both versions.
+SEMANTICS_SQL_CONF = {
+    # Off by default in Spark 3.5, on in Spark 4. On for both: a cast or arithmetic the job did not guard
+    # then fails the run with one error instead of turning into a null, which would silently drop or
+    # miscount lines. The expressions are written for it (try_cast; a cast only where a regex checked
+    # the text first).
+    "spark.sql.ansi.enabled": "true",
+    # size(null) is -1 in Spark 3.5 without ANSI and null under ANSI: null, whatever ANSI says.
+    "spark.sql.legacy.sizeOfNull": "false",
+    # Spark 4's JSON data source reads a non-string token into a string column as written (1e3); Spark
+    # 3.5, and from_json on both, re-render it (1000.0), which is what rules.py's rules are phrased on.
+    # Spark 3.5 does not know the key and ignores it.
+    "spark.sql.json.enableExactStringParsing": "false",
+    # transform.sql_string escapes for the parser's reading of backslashes in string literals.
+    "spark.sql.parser.escapedStringLiterals": "false",
+}
+JOB_SQL_CONF = {
+    "spark.sql.codegen.hugeMethodLimit": str(HOTSPOT_HUGE_METHOD_BYTES),
+    **SEMANTICS_SQL_CONF,
+}
 
 
 def local_spark_session(
