@@ -9,6 +9,7 @@ from segment_personalize.rules import (
     MappedEvent,
     MappingConfig,
     ProductSkip,
+    decode_utf8,
     dedupe,
     map_line,
     parse_event_list,
@@ -17,8 +18,9 @@ from segment_personalize.rules import (
 from tests.contract_cases import CASES, order, track
 
 
-def outcome(line: str, config: MappingConfig | None = None):
-    result = map_line(line, config or MappingConfig())
+def outcome(line: str | bytes, config: MappingConfig | None = None):
+    text = decode_utf8(line) if isinstance(line, bytes) else line
+    result = map_line(text, config or MappingConfig())
     if isinstance(result, Dropped):
         return result.reason.value
     return (result.user_id, result.item_ids, result.event_type, result.timestamp)

@@ -79,6 +79,14 @@ def _looks_non_scalar(text: Sql) -> Sql:
     )
 
 
+def _has_unwritable_character(text: Sql) -> Sql:
+    """rules.has_unwritable_character: U+FFFD by a byte search, then the one regex every id pays."""
+    return _any(
+        f"contains({text}, {sql_string(rules.REPLACEMENT_CHARACTER)})",
+        f"({text} RLIKE {sql_string(rules.CONTROL_CHARACTER_BODY)})",
+    )
+
+
 def _too_long(text: Sql) -> Sql:
     # Counting characters means decoding UTF-8; no text of at most MAX_ID_LENGTH bytes needs it.
     limit = rules.MAX_ID_LENGTH
@@ -91,7 +99,7 @@ def _id_missing(text: Sql) -> Sql:
 
 def _id_problem(text: Sql) -> Sql:
     """'missing' / 'invalid' / null, as rules.classify_id decides it on Spark's text rendering."""
-    invalid = _any(_looks_non_scalar(text), _too_long(text))
+    invalid = _any(_looks_non_scalar(text), _too_long(text), _has_unwritable_character(text))
     return f"CASE WHEN {_id_missing(text)} THEN 'missing' WHEN {invalid} THEN 'invalid' END"
 
 
@@ -195,6 +203,12 @@ def _as_text(line: Sql, config: MappingConfig) -> Sql:
 def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
     """One row per input line: drop_reason (null when kept) and the mapped fields of kept events."""
     item = _name(config.item_id_field)
+    # rules.BOM: a copy of the line only where one opens it (Hadoop already skips one opening a file).
+    bom = sql_string(rules.BOM)
+    lines = lines.selectExpr(
+        f"CASE WHEN startswith({_name(LINE_COLUMN)}, {bom}) THEN substring({_name(LINE_COLUMN)}, 2)"
+        f" ELSE {_name(LINE_COLUMN)} END AS {_name(LINE_COLUMN)}"
+    )
     frame = lines.select(F.col(LINE_COLUMN), parse_event(F.col(LINE_COLUMN), config).alias("_n"))
     line, parsed = _name(LINE_COLUMN), "_n"
     fits = f"({parsed} IS NOT NULL AND {parsed}.{CORRUPT_RECORD} IS NULL)"
