@@ -230,3 +230,109 @@ CASES: list[tuple[str, str | bytes, Any]] = [
     ("nesting 1001 deep", nested(1001), "corrupt_record"),
     ("brackets inside strings do not nest", track(context={"page": "[" * 1500}), kept()),
 ]
+
+
+# The same rules under other settings: (name, MappingConfig.from_settings arguments, line, expected).
+RENAMED = "Product Clicked=View, Product Added=AddToCart, Order Completed=Purchase, Product Viewed=View"
+CONFIG_CASES: list[tuple[str, dict[str, str], str | bytes, Any]] = [
+    ("renamed event", {"supported_events": RENAMED}, track(), kept(event="View")),
+    (
+        "two events, one type",
+        {"supported_events": RENAMED},
+        track(event="Product Viewed"),
+        kept(event="View"),
+    ),
+    (
+        "renamed order expands",
+        {"supported_events": RENAMED},
+        order([{"sku": "a"}, {"sku": "b"}]),
+        kept(items=("a", "b"), event="Purchase"),
+    ),
+    ("a plain name keeps its name", {"supported_events": "Product Clicked"}, track(), kept()),
+    (
+        "the Segment name, not the type, is matched",
+        {"supported_events": RENAMED},
+        track(event="View"),
+        "unsupported_event",
+    ),
+    (
+        "ecommerce: Product Viewed",
+        {"supported_events": "ecommerce"},
+        track(event="Product Viewed"),
+        kept(event="View"),
+    ),
+    (
+        "ecommerce: Cart Viewed expands products[]",
+        {"supported_events": "ecommerce"},
+        track(event="Cart Viewed", properties={"products": [{"sku": "a"}, {"sku": "b"}]}),
+        kept(items=("a", "b"), event="Checkout"),
+    ),
+    (
+        "ecommerce: Product List Viewed expands products[]",
+        {"supported_events": "ecommerce"},
+        track(event="Product List Viewed", properties={"list_id": "l", "products": [{"sku": "a"}]}),
+        kept(items=("a",), event="ListView"),
+    ),
+    (
+        "ecommerce: Order Refunded",
+        {"supported_events": "ecommerce"},
+        track(event="Order Refunded", properties={"products": [{"sku": "a"}]}),
+        kept(items=("a",), event="Return"),
+    ),
+    (
+        "ecommerce: Products Searched names no product",
+        {"supported_events": "ecommerce"},
+        track(event="Products Searched"),
+        "unsupported_event",
+    ),
+    (
+        "ecommerce plus a custom event",
+        {"supported_events": "ecommerce, Product Zoomed=View"},
+        track(event="Product Zoomed"),
+        kept(event="View"),
+    ),
+    # ITEM_ID_FIELD as a fallback list: the first usable field wins, per product too.
+    (
+        "fallback: product_id first",
+        {"item_id_field": "product_id,sku"},
+        track(properties={"product_id": "p1", "sku": "s1"}),
+        kept(items=("p1",)),
+    ),
+    (
+        "fallback: sku when product_id is absent",
+        {"item_id_field": "product_id,sku"},
+        track(sku="s1"),
+        kept(items=("s1",)),
+    ),
+    (
+        "fallback: an invalid product_id falls through to sku",
+        {"item_id_field": "product_id,sku"},
+        track(properties={"product_id": 1.5, "sku": "s1"}),
+        kept(items=("s1",)),
+    ),
+    (
+        "fallback: none usable, one invalid",
+        {"item_id_field": "product_id,sku"},
+        track(properties={"product_id": 1.5, "sku": ""}),
+        "invalid_item_id",
+    ),
+    ("fallback: none present", {"item_id_field": "product_id,sku"}, track(sku=A), "missing_item_id"),
+    (
+        "fallback per product",
+        {"item_id_field": "product_id,sku"},
+        order([{"product_id": "p1", "sku": "s1"}, {"sku": "s2"}, {"product_id": "{x}"}, {"sku": "p1"}]),
+        kept(items=("p1", "s2"), event="Order Completed"),
+    ),
+    (
+        "fallback per product, none usable, one invalid",
+        {"item_id_field": "product_id,sku"},
+        order([{"product_id": True}, {"name": "x"}]),
+        "invalid_item_id",
+    ),
+    (
+        "fallback from double-encoded properties",
+        {"item_id_field": "product_id,sku"},
+        track(properties=json.dumps({"products": [json.dumps({"sku": "s9"}), {"product_id": "p9"}]})),
+        kept(items=("s9", "p9")),
+    ),
+]

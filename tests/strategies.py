@@ -95,14 +95,29 @@ valid_times = st.builds(
     st.sampled_from(["", "Z", "+05:30", "-08:00", "+23:59", "-00:00", "+24:00", "z", "+0530"]),
 )
 times = st.one_of(valid_times, ids)
-events = st.one_of(st.sampled_from([*DEFAULT_SUPPORTED_EVENTS, "Product Viewed", "product added"]), ids)
+events = st.one_of(
+    st.sampled_from([*DEFAULT_SUPPORTED_EVENTS, "Product Viewed", "product added", "View", "Cart Viewed"]),
+    ids,
+)
 types = st.one_of(st.sampled_from(["track", "track", "track", "page", "identify", "Track"]), ids)
+
+
+def _product_id(value: Any, sku: Any) -> dict[str, Any]:
+    return {**({} if value is ABSENT else {"product_id": value}), **_sku(sku)}
+
+
 products = st.lists(
-    st.one_of(st.builds(_sku, ids), json_values, st.sampled_from(['{"sku":"enc"}'])),
+    st.one_of(
+        st.builds(_sku, ids),
+        st.builds(_product_id, ids, ids),
+        json_values,
+        st.sampled_from(['{"sku":"enc"}', '{"product_id":"penc"}']),
+    ),
     max_size=5,
 )
 properties = st.one_of(
     st.builds(_sku, ids),
+    st.builds(_product_id, ids, ids),
     st.builds(lambda p, sku: {"products": p, **_sku(sku)}, products, ids),
     st.builds(lambda p: json.dumps({"products": p}), products),  # double-encoded
     st.builds(lambda p: {"products": json.dumps(p)}, products),

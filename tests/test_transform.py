@@ -15,7 +15,7 @@ from segment_personalize.spark.io import INTERACTIONS_SCHEMA, read_input
 from segment_personalize.spark.session import HOTSPOT_HUGE_METHOD_BYTES
 from segment_personalize.spark.transform import classify, sql_string, transform
 
-from tests.contract_cases import CASES, order, track, with_bytes
+from tests.contract_cases import CASES, CONFIG_CASES, order, track, with_bytes
 
 
 def lines_df(spark: SparkSession, lines: list[str] | list[str | bytes]):
@@ -44,6 +44,21 @@ def test_contract_table(spark: SparkSession) -> None:
         for (name, _, _), row in zip(CASES, rows, strict=True)
     }
     assert got == {name: expected for name, _, expected in CASES}
+
+
+def test_contract_under_other_settings(spark: SparkSession) -> None:
+    # One frame per distinct setting: each config is its own plan.
+    by_settings: dict[tuple, list] = {}
+    for name, settings_, line, expected in CONFIG_CASES:
+        by_settings.setdefault(tuple(sorted(settings_.items())), []).append((name, line, expected))
+    got, want = {}, {}
+    for settings_, cases in by_settings.items():
+        config = MappingConfig.from_settings(**dict(settings_))
+        rows = classify(lines_df(spark, [line for _, line, _ in cases]), config).collect()
+        for (name, _, expected), row in zip(cases, rows, strict=True):
+            got[name] = row.drop_reason or (row.user_id, tuple(row.item_ids), row.event_type, row.timestamp)
+            want[name] = expected
+    assert got == want
 
 
 @pytest.mark.parametrize(
@@ -194,8 +209,9 @@ def _max_method_sizes(frame) -> list[int]:
         MappingConfig(
             supported_events=tuple(f"Custom Event {i}" for i in range(9)), item_id_field="product_id"
         ),
+        MappingConfig.from_settings("ecommerce", "product_id,sku"),
     ],
-    ids=["default", "nine-events"],
+    ids=["default", "nine-events", "ecommerce-fallback"],
 )
 def test_every_codegen_stage_can_be_jit_compiled(spark: SparkSession, config: MappingConfig) -> None:
     # HotSpot leaves a method over 8,000 bytes of bytecode to the interpreter: a rule that pushes a

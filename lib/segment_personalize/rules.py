@@ -29,13 +29,19 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from segment_personalize.event_types import parse_supported_events
+
 CSV_HEADER = ("USER_ID", "ITEM_ID", "EVENT_TYPE", "TIMESTAMP")
 DEFAULT_SUPPORTED_EVENTS = ("Product Added", "Product Clicked", "Order Completed")
 ITEM_ID_FIELDS = ("sku", "product_id")
 DEFAULT_ITEM_ID_FIELD = "sku"
 TRACK_TYPE = "track"
-# Personalize's interactions schema caps USER_ID and ITEM_ID at 256 characters.
+# Personalize's interactions schema caps USER_ID and ITEM_ID at 256 characters; PutEvents caps eventType
+# at 256 too. An interactions dataset holds at most 10 event types plus metadata fields; the CSV written
+# here has no metadata fields.
 MAX_ID_LENGTH = 256
+MAX_EVENT_TYPE_LENGTH = 256
+MAX_EVENT_TYPES = 10
 # The first present field wins; a present but unparseable value is not skipped over, because
 # receivedAt is Segment's clock, not the user's, and silently substituting it would skew training data.
 TIMESTAMP_FIELDS = ("timestamp", "originalTimestamp", "receivedAt")
@@ -139,8 +145,41 @@ _TIMESTAMP = re.compile(TIMESTAMP_BODY)
 
 @dataclass(frozen=True)
 class MappingConfig:
+    """What the mapping reads and writes; validated against Personalize's limits when built."""
+
+    # Segment event names (exact, case-sensitive) that become interactions.
     supported_events: tuple[str, ...] = DEFAULT_SUPPORTED_EVENTS
+    # One field of properties (and of each product), or a fallback list, "product_id,sku": first usable wins.
     item_id_field: str = DEFAULT_ITEM_ID_FIELD
+    # (Segment event, EVENT_TYPE) for the supported events written under another name.
+    renames: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_settings(
+        cls, supported_events: str | None = None, item_id_field: str | None = None
+    ) -> MappingConfig:
+        """The SUPPORTED_EVENTS and ITEM_ID_FIELD settings as text (None: the default); ValueError if bad."""
+        if supported_events is None:
+            return cls(item_id_field=(item_id_field or DEFAULT_ITEM_ID_FIELD).strip())
+        pairs = parse_supported_events(supported_events)
+        return cls(
+            supported_events=tuple(name for name, _ in pairs),
+            item_id_field=(item_id_field or DEFAULT_ITEM_ID_FIELD).strip(),
+            renames=tuple((name, event_type) for name, event_type in pairs if name != event_type),
+        )
+
+    @property
+    def item_id_fields(self) -> tuple[str, ...]:
+        return tuple(part.strip() for part in self.item_id_field.split(","))
+
+    def event_type(self, event: str) -> str:
+        """The EVENT_TYPE written for a supported Segment event."""
+        return dict(self.renames).get(event, event)
+
+    @property
+    def event_types(self) -> tuple[str, ...]:
+        """The distinct EVENT_TYPE values this configuration can write, in order of first mention."""
+        return tuple(dict.fromkeys(self.event_type(name) for name in self.supported_events))
 
     def __post_init__(self) -> None:
         if not self.supported_events:
@@ -149,9 +188,32 @@ class MappingConfig:
             raise ValueError("supported_events must not contain an empty name")
         if any(has_unwritable_character(e) for e in self.supported_events):
             raise ValueError("supported_events must not contain control characters")
-        if self.item_id_field not in ITEM_ID_FIELDS:
+        unknown = [name for name, _ in self.renames if name not in self.supported_events]
+        if unknown:
+            raise ValueError(f"supported_events renames events it does not list: {unknown}")
+        for event_type in self.event_types:
+            if not event_type:
+                raise ValueError("supported_events gives an event an empty event type ('Name=')")
+            if has_unwritable_character(event_type):
+                raise ValueError("supported_events must not contain control characters")
+            if len(event_type) > MAX_EVENT_TYPE_LENGTH:
+                raise ValueError(
+                    f"event type {event_type[:40]!r}... is longer than Personalize's"
+                    f" {MAX_EVENT_TYPE_LENGTH} characters"
+                )
+        if len(self.event_types) > MAX_EVENT_TYPES:
+            raise ValueError(
+                f"supported_events yields {len(self.event_types)} event types; Personalize allows at most "
+                f"{MAX_EVENT_TYPES} event types plus metadata fields in an interactions dataset "
+                "(rename several events to one type, e.g. 'Product Viewed=View,Product Clicked=View')"
+            )
+        fields = self.item_id_fields
+        if any(f not in ITEM_ID_FIELDS for f in fields) or len(set(fields)) != len(fields):
             allowed = ", ".join(ITEM_ID_FIELDS)
-            raise ValueError(f"item_id_field must be one of {allowed}, got {self.item_id_field!r}")
+            raise ValueError(
+                f"item_id_field must be one of {allowed}, or a list of them without repeats"
+                f" (e.g. product_id,sku), got {self.item_id_field!r}"
+            )
 
 
 def parse_event_list(text: str) -> tuple[str, ...]:
@@ -305,12 +367,25 @@ def as_array(value: Any) -> list[Any] | None:
     return None
 
 
-def _products_items(products: list[Any], item_field: str) -> tuple[tuple[str, ...], dict[ProductSkip, int]]:
+def first_usable_id(fields: dict[str, Any], names: tuple[str, ...]) -> tuple[str | None, str | None]:
+    """classify_id of the first of ``names`` that holds a usable id; else 'invalid' if any was invalid."""
+    problems = []
+    for name in names:
+        item, problem = classify_id(fields.get(name))
+        if item is not None:
+            return item, None
+        problems.append(problem)
+    return None, "invalid" if "invalid" in problems else "missing"
+
+
+def _products_items(
+    products: list[Any], item_fields: tuple[str, ...]
+) -> tuple[tuple[str, ...], dict[ProductSkip, int]]:
     items: dict[str, None] = {}
     skips: dict[ProductSkip, int] = {}
     for product in products:
         fields = as_object(product) or {}
-        item, problem = classify_id(fields.get(item_field))
+        item, problem = first_usable_id(fields, item_fields)
         if item is None:
             skip = ProductSkip.MISSING_ITEM_ID if problem == "missing" else ProductSkip.INVALID_ITEM_ID
         elif item in items:
@@ -328,10 +403,11 @@ def map_event(event: Any, config: MappingConfig) -> Outcome:
         return Dropped(DropReason.CORRUPT_RECORD)
     if spark_text(event.get("type")) != TRACK_TYPE:
         return Dropped(DropReason.NOT_TRACK)
-    event_type = spark_text(event.get("event"))
-    if event_type not in config.supported_events:
+    event_name = spark_text(event.get("event"))
+    if event_name not in config.supported_events:
         return Dropped(DropReason.UNSUPPORTED_EVENT)
-    assert event_type is not None
+    assert event_name is not None
+    event_type = config.event_type(event_name)
 
     user_id, problem = classify_id(event.get("userId"))
     if user_id is None:
@@ -341,12 +417,12 @@ def map_event(event: Any, config: MappingConfig) -> Outcome:
     products = as_array(properties.get(PRODUCTS_FIELD))
     skips: dict[ProductSkip, int] = {}
     if products is not None:
-        item_ids, skips = _products_items(products, config.item_id_field)
+        item_ids, skips = _products_items(products, config.item_id_fields)
         if not item_ids:
             invalid = skips.get(ProductSkip.INVALID_ITEM_ID, 0) > 0
             return Dropped(DropReason.INVALID_ITEM_ID if invalid else DropReason.MISSING_ITEM_ID)
     else:
-        item_id, problem = classify_id(properties.get(config.item_id_field))
+        item_id, problem = first_usable_id(properties, config.item_id_fields)
         if item_id is None:
             return Dropped(DropReason.MISSING_ITEM_ID if problem == "missing" else DropReason.INVALID_ITEM_ID)
         item_ids = (item_id,)
