@@ -53,7 +53,7 @@ def _lines(spark: SparkSession, data: Path) -> DataFrame:
 def scan_floor(spark: SparkSession, data: Path, out: Path) -> int:
     config = MappingConfig()
     parsed = _lines(spark, data).select(parse_event(F.col("value"), config).alias("e"))
-    e, item = F.col("e"), config.item_id_field
+    e, item = F.col("e"), config.item_id_fields[0]
     products = e[PROPERTIES_FIELD][PRODUCTS_FIELD]
     # Every leaf of the job's read schema, each reduced by the cheapest aggregate that reads it.
     leaves = [e[name] for name in (*SCALAR_FIELDS, CORRUPT_RECORD)] + [

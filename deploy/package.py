@@ -23,7 +23,11 @@ FILE_MODE = 0o644 << 16
 JOB_SCRIPT = ROOT / "jobs" / "segment_events_to_personalize.py"
 LIB = ROOT / "lib"
 LAMBDA_PACKAGE = ROOT / "lambdas" / "personalize_stream"
-LAMBDA_RULES = ("segment_personalize/__init__.py", "segment_personalize/rules.py")
+LAMBDA_RULES = (
+    "segment_personalize/__init__.py",
+    "segment_personalize/event_types.py",
+    "segment_personalize/rules.py",
+)
 
 
 def _sources(folder: Path) -> list[Path]:

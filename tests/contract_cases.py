@@ -1,6 +1,7 @@
 """The mapping contract as a table: (name, line, expected). Both engines are tested against it.
 
-``expected`` is a drop reason, or (USER_ID, item ids, EVENT_TYPE, TIMESTAMP) for a kept event.
+``expected`` is a drop reason, or (USER_ID, item ids, EVENT_TYPE, TIMESTAMP) for a kept event. A line
+is text, or bytes where the case is about the bytes themselves (invalid UTF-8).
 """
 
 from __future__ import annotations
@@ -40,8 +41,24 @@ def kept(
     return (user, items, event, ts)
 
 
+def with_bytes(line: str, marker: str, raw: bytes) -> bytes:
+    """The line's UTF-8 with ``marker`` (which must occur once) replaced by raw bytes."""
+    assert line.count(marker) == 1
+    return line.encode("utf-8").replace(marker.encode("utf-8"), raw)
+
+
+def nested(depth: int) -> str:
+    """A call whose deepest nesting is ``depth`` levels, the call's own object included."""
+    return track()[:-1] + ', "x": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"
+
+
+def with_number(number: str) -> str:
+    return track()[:-1] + f', "n": {number}' + "}"
+
+
 A = _ABSENT
-CASES: list[tuple[str, str, Any]] = [
+BOM = "\ufeff"
+CASES: list[tuple[str, str | bytes, Any]] = [
     # Filter
     ("product clicked", track(), kept()),
     ("product added", track(event="Product Added"), kept(event="Product Added")),
@@ -155,4 +172,167 @@ CASES: list[tuple[str, str, Any]] = [
     ("single quotes", "{'type':'track'}", "corrupt_record"),
     ("blank line", "   ", "blank_line"),
     ("text after the object is ignored", track() + " trailing", kept()),
+    # Byte-order marks: one opening the line is skipped; anything else is what it is.
+    ("a BOM opening the line is skipped", BOM + track(), kept()),
+    ("a BOM then spaces", BOM + "  " + track(), kept()),
+    ("a BOM alone is a blank line", BOM, "blank_line"),
+    ("two BOMs", BOM + BOM + track(), "corrupt_record"),
+    ("a BOM after a space", " " + BOM + track(), "corrupt_record"),
+    ("a BOM inside an id is part of it", track(user_id=BOM + "u1"), kept(user=BOM + "u1")),
+    # Invalid UTF-8 reads as U+FFFD; an id holding one is invalid, wherever it came from.
+    ("invalid UTF-8 in the user id", with_bytes(track(user_id="uXX1"), "XX", b"\xff\xfe"), "invalid_user_id"),
+    ("invalid UTF-8 in the sku", with_bytes(track(sku="sXX"), "XX", b"\xc3"), "invalid_item_id"),
+    (
+        "invalid UTF-8 in a product's sku",
+        with_bytes(order([{"sku": "a"}, {"sku": "bXX"}]), "XX", b"\xe2\x82"),
+        kept(items=("a",), event="Order Completed"),
+    ),
+    (
+        "invalid UTF-8 in the event name",
+        with_bytes(track(event="Product ClickedXX"), "XX", b"\x80"),
+        "unsupported_event",
+    ),
+    (
+        "invalid UTF-8 in a field the rules do not read",
+        with_bytes(track(context={"page": "XX"}), "XX", b"\xed\xa0\x80"),
+        kept(),
+    ),
+    ("invalid UTF-8 outside any string", with_bytes(track(), '"type"', b'\xff"type"'), "corrupt_record"),
+    ("a literal U+FFFD in the user id", track(user_id="u\ufffd1"), "invalid_user_id"),
+    ("U+FFFD in a field the rules do not read", track(context={"page": "\ufffd"}), kept()),
+    # Control characters (Unicode Cc) make an id invalid: a CR or LF would split the CSV record.
+    ("LF inside the user id", track(user_id="u\n1"), "invalid_user_id"),
+    ("CR at the end of the user id", track(user_id="u1\r"), "invalid_user_id"),
+    ("tab inside the user id", track(user_id="u\t1"), "invalid_user_id"),
+    ("NUL in the user id", track(user_id="u\u00001"), "invalid_user_id"),
+    ("DEL in the user id", track(user_id="u\u007f"), "invalid_user_id"),
+    ("C1 control (NEL) in the user id", track(user_id="u\u0085"), "invalid_user_id"),
+    ("U+2028 is not a control character", track(user_id="u\u2028"), kept(user="u\u2028")),
+    ("only whitespace is still missing", track(user_id="\r\n"), "missing_user_id"),
+    ("LF inside the sku", track(sku="s\nku"), "invalid_item_id"),
+    (
+        "LF inside a product's sku",
+        order([{"sku": "a\n"}, {"sku": "b"}]),
+        kept(items=("b",), event="Order Completed"),
+    ),
+    ("LF inside the event name", track(event="Product\nClicked"), "unsupported_event"),
+    # Jackson's limits (the same in Spark 3.5.6 and 4.1.1), wherever the number or nesting sits.
+    ("a 1000-digit integer", with_number("9" * 1000), kept()),
+    ("a 1000-digit negative integer", with_number("-" + "9" * 1000), kept()),
+    ("a 1001-digit integer", with_number("9" * 1001), "corrupt_record"),
+    ("a 4300-digit integer", with_number("9" * 4300), "corrupt_record"),
+    ("a float of 1000 digits", with_number("1." + "5" * 999), kept()),
+    ("a float of 1001 digits", with_number("1." + "5" * 1000), "corrupt_record"),
+    ("a float of 1000 digits with an exponent", with_number("1.5e+" + "0" * 997 + "1"), kept()),
+    ("exponent digits count too", with_number("1.5e+" + "0" * 998 + "1"), "corrupt_record"),
+    ("a 1001-digit user id", track(user_id=int("9" * 1001)), "corrupt_record"),
+    ("nesting 1000 deep", nested(1000), kept()),
+    ("nesting 1001 deep", nested(1001), "corrupt_record"),
+    ("brackets inside strings do not nest", track(context={"page": "[" * 1500}), kept()),
+]
+
+
+# The same rules under other settings: (name, MappingConfig.from_settings arguments, line, expected).
+RENAMED = "Product Clicked=View, Product Added=AddToCart, Order Completed=Purchase, Product Viewed=View"
+CONFIG_CASES: list[tuple[str, dict[str, str], str | bytes, Any]] = [
+    ("renamed event", {"supported_events": RENAMED}, track(), kept(event="View")),
+    (
+        "two events, one type",
+        {"supported_events": RENAMED},
+        track(event="Product Viewed"),
+        kept(event="View"),
+    ),
+    (
+        "renamed order expands",
+        {"supported_events": RENAMED},
+        order([{"sku": "a"}, {"sku": "b"}]),
+        kept(items=("a", "b"), event="Purchase"),
+    ),
+    ("a plain name keeps its name", {"supported_events": "Product Clicked"}, track(), kept()),
+    (
+        "the Segment name, not the type, is matched",
+        {"supported_events": RENAMED},
+        track(event="View"),
+        "unsupported_event",
+    ),
+    (
+        "ecommerce: Product Viewed",
+        {"supported_events": "ecommerce"},
+        track(event="Product Viewed"),
+        kept(event="View"),
+    ),
+    (
+        "ecommerce: Cart Viewed expands products[]",
+        {"supported_events": "ecommerce"},
+        track(event="Cart Viewed", properties={"products": [{"sku": "a"}, {"sku": "b"}]}),
+        kept(items=("a", "b"), event="Checkout"),
+    ),
+    (
+        "ecommerce: Product List Viewed expands products[]",
+        {"supported_events": "ecommerce"},
+        track(event="Product List Viewed", properties={"list_id": "l", "products": [{"sku": "a"}]}),
+        kept(items=("a",), event="ListView"),
+    ),
+    (
+        "ecommerce: Order Refunded",
+        {"supported_events": "ecommerce"},
+        track(event="Order Refunded", properties={"products": [{"sku": "a"}]}),
+        kept(items=("a",), event="Return"),
+    ),
+    (
+        "ecommerce: Products Searched names no product",
+        {"supported_events": "ecommerce"},
+        track(event="Products Searched"),
+        "unsupported_event",
+    ),
+    (
+        "ecommerce plus a custom event",
+        {"supported_events": "ecommerce, Product Zoomed=View"},
+        track(event="Product Zoomed"),
+        kept(event="View"),
+    ),
+    # ITEM_ID_FIELD as a fallback list: the first usable field wins, per product too.
+    (
+        "fallback: product_id first",
+        {"item_id_field": "product_id,sku"},
+        track(properties={"product_id": "p1", "sku": "s1"}),
+        kept(items=("p1",)),
+    ),
+    (
+        "fallback: sku when product_id is absent",
+        {"item_id_field": "product_id,sku"},
+        track(sku="s1"),
+        kept(items=("s1",)),
+    ),
+    (
+        "fallback: an invalid product_id falls through to sku",
+        {"item_id_field": "product_id,sku"},
+        track(properties={"product_id": 1.5, "sku": "s1"}),
+        kept(items=("s1",)),
+    ),
+    (
+        "fallback: none usable, one invalid",
+        {"item_id_field": "product_id,sku"},
+        track(properties={"product_id": 1.5, "sku": ""}),
+        "invalid_item_id",
+    ),
+    ("fallback: none present", {"item_id_field": "product_id,sku"}, track(sku=A), "missing_item_id"),
+    (
+        "fallback per product",
+        {"item_id_field": "product_id,sku"},
+        order([{"product_id": "p1", "sku": "s1"}, {"sku": "s2"}, {"product_id": "{x}"}, {"sku": "p1"}]),
+        kept(items=("p1", "s2"), event="Order Completed"),
+    ),
+    (
+        "fallback per product, none usable, one invalid",
+        {"item_id_field": "product_id,sku"},
+        order([{"product_id": True}, {"name": "x"}]),
+        "invalid_item_id",
+    ),
+    (
+        "fallback from double-encoded properties",
+        {"item_id_field": "product_id,sku"},
+        track(properties=json.dumps({"products": [json.dumps({"sku": "s9"}), {"product_id": "p9"}]})),
+        kept(items=("s9", "p9")),
+    ),
 ]

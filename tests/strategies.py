@@ -51,12 +51,26 @@ tricky_text = st.sampled_from(
         " x",
         "ü" * 129,
         "ü" * 257,
+        # Control characters (invalid in an id), and characters that are not controls.
+        "u\n1",
+        "u\r",
+        "\x00",
+        "u\x7f",
+        "\x85u",
+        "u\x9f",
+        "\u00a0u",
+        # U+FFFD, the mark of invalid UTF-8 (invalid in an id), and a BOM inside an id (kept).
+        "\ufffd",
+        "u\ufffd",
+        "\ufeffu",
     ]
 )
 scalars = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-(10**30), max_value=10**30),
+    # Around Jackson's 1000-digit limit on numbers.
+    st.sampled_from([999, 1000, 1001]).map(lambda n: int("7" * n)),
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=12),
     tricky_text,
@@ -81,14 +95,29 @@ valid_times = st.builds(
     st.sampled_from(["", "Z", "+05:30", "-08:00", "+23:59", "-00:00", "+24:00", "z", "+0530"]),
 )
 times = st.one_of(valid_times, ids)
-events = st.one_of(st.sampled_from([*DEFAULT_SUPPORTED_EVENTS, "Product Viewed", "product added"]), ids)
+events = st.one_of(
+    st.sampled_from([*DEFAULT_SUPPORTED_EVENTS, "Product Viewed", "product added", "View", "Cart Viewed"]),
+    ids,
+)
 types = st.one_of(st.sampled_from(["track", "track", "track", "page", "identify", "Track"]), ids)
+
+
+def _product_id(value: Any, sku: Any) -> dict[str, Any]:
+    return {**({} if value is ABSENT else {"product_id": value}), **_sku(sku)}
+
+
 products = st.lists(
-    st.one_of(st.builds(_sku, ids), json_values, st.sampled_from(['{"sku":"enc"}'])),
+    st.one_of(
+        st.builds(_sku, ids),
+        st.builds(_product_id, ids, ids),
+        json_values,
+        st.sampled_from(['{"sku":"enc"}', '{"product_id":"penc"}']),
+    ),
     max_size=5,
 )
 properties = st.one_of(
     st.builds(_sku, ids),
+    st.builds(_product_id, ids, ids),
     st.builds(lambda p, sku: {"products": p, **_sku(sku)}, products, ids),
     st.builds(lambda p: json.dumps({"products": p}), products),  # double-encoded
     st.builds(lambda p: {"products": json.dumps(p)}, products),
@@ -97,8 +126,21 @@ properties = st.one_of(
 )
 
 
+BOM = "\ufeff"
+INVALID_UTF8 = (b"\xff", b"\xc3", b"\xe2\x82", b"\xed\xa0\x80", b"\x80", b"\xf4\x90\x80\x80")
+
+
+def _long_number(digits: int, form: str) -> str:
+    if form == "int":
+        return "-" + "3" * digits
+    if form == "fraction":
+        return "3." + "3" * (digits - 1)
+    return "3.3e-" + "3" * (digits - 2)
+
+
 @st.composite
-def segment_lines(draw: Any) -> str:
+def segment_lines(draw: Any) -> str | bytes:
+    """A line as text, or as bytes when it holds invalid UTF-8."""
     call = {
         "type": draw(types),
         "event": draw(events),
@@ -111,7 +153,24 @@ def segment_lines(draw: Any) -> str:
         "properties": draw(properties),
     }
     line = json.dumps({k: v for k, v in call.items() if v is not ABSENT}, ensure_ascii=draw(st.booleans()))
-    mangle = draw(st.sampled_from(["none"] * 8 + ["truncate", "trailing", "blank", "array"]))
+    mangle = draw(
+        st.sampled_from(
+            ["none"] * 8 + ["truncate", "trailing", "blank", "array", "bom", "bad_utf8", "number", "nesting"]
+        )
+    )
+    if mangle == "bom":
+        return draw(st.sampled_from([BOM, BOM + BOM, BOM + " ", " " + BOM])) + line
+    if mangle == "bad_utf8":
+        raw = line.encode("utf-8")
+        at = draw(st.integers(0, len(raw)))
+        return raw[:at] + draw(st.sampled_from(INVALID_UTF8)) + raw[at:]
+    if mangle == "number" and line.endswith("}"):
+        digits = draw(st.sampled_from([999, 1000, 1001]))
+        number = _long_number(digits, draw(st.sampled_from(["int", "fraction", "exponent"])))
+        return line[:-1] + ', "n": ' + number + "}"
+    if mangle == "nesting" and line.endswith("}"):
+        depth = draw(st.sampled_from([998, 999, 1000]))  # levels under the call's own object
+        return line[:-1] + ', "x": ' + "[" * depth + "]" * depth + "}"
     if mangle == "truncate":
         return line[: draw(st.integers(0, len(line) - 1))]
     if mangle == "trailing":

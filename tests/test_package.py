@@ -23,6 +23,7 @@ def test_lambda_zip_has_exactly_the_handler_and_rules(tmp_path: Path) -> None:
     assert names == sorted(names)
     assert [n for n in names if not n.startswith("personalize_stream/")] == [
         "segment_personalize/__init__.py",
+        "segment_personalize/event_types.py",
         "segment_personalize/rules.py",
     ]
     assert {"personalize_stream/handler.py", "personalize_stream/sender.py"} <= set(names)

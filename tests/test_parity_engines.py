@@ -11,18 +11,29 @@ from collections import Counter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyspark.sql import SparkSession
-from segment_personalize.rules import Dropped, MappedEvent, MappingConfig, dedupe, map_line
+from segment_personalize.rules import Dropped, MappedEvent, MappingConfig, decode_utf8, dedupe, map_line
 from segment_personalize.spark.transform import classify, transform
 
 from tests.strategies import segment_lines
+from tests.test_transform import lines_df
 
 CONFIG = MappingConfig()
+# Renamed event types (two events to one type) and an item fallback list.
+RENAMED = MappingConfig.from_settings(
+    "Product Clicked=View, Product Viewed=View, Order Completed=Purchase,"
+    " Product Added, Cart Viewed=Checkout",
+    "product_id,sku",
+)
 
 
-def python_outcomes(lines: list[str]):
+def as_text(line: str | bytes) -> str:
+    return decode_utf8(line) if isinstance(line, bytes) else line
+
+
+def python_outcomes(lines: list[str | bytes], config: MappingConfig = CONFIG):
     outcomes = []
     for line in lines:
-        result = map_line(line, CONFIG)
+        result = map_line(as_text(line), config)
         if isinstance(result, Dropped):
             outcomes.append(result.reason.value)
         else:
@@ -35,18 +46,19 @@ def python_outcomes(lines: list[str]):
 @settings(
     max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
-@given(lines=st.lists(segment_lines(), min_size=1, max_size=40))
-def test_engines_agree(spark: SparkSession, lines: list[str]) -> None:
-    frame = spark.createDataFrame([(line,) for line in lines], "value string")
-    spark_rows = classify(frame, CONFIG).collect()
+@given(lines=st.lists(segment_lines(), min_size=1, max_size=40), renamed=st.booleans())
+def test_engines_agree(spark: SparkSession, lines: list[str | bytes], renamed: bool) -> None:
+    config = RENAMED if renamed else CONFIG
+    frame = lines_df(spark, lines)
+    spark_rows = classify(frame, config).collect()
     spark_outcomes = [
         row.drop_reason or (row.user_id, tuple(row.item_ids), row.event_type, row.timestamp, row.message_id)
         for row in spark_rows
     ]
-    assert spark_outcomes == python_outcomes(lines)
+    assert spark_outcomes == python_outcomes(lines, config)
 
-    kept = [e for e in (map_line(line, CONFIG) for line in lines) if isinstance(e, MappedEvent)]
+    kept = [e for e in (map_line(as_text(line), config) for line in lines) if isinstance(e, MappedEvent)]
     unique, _ = dedupe(kept)
     python_rows = Counter(row for event in unique for row in event.interactions())
-    spark_result = Counter(tuple(r) for r in transform(frame, CONFIG).interactions.collect())
+    spark_result = Counter(tuple(r) for r in transform(frame, config).interactions.collect())
     assert spark_result == python_rows

@@ -22,6 +22,7 @@ from segment_personalize.spark.transform import transform
 from stream_local.sink import RecordingSink, client_for
 from tests.lambda_support import TRACKING_ID, kinesis_event
 from tests.strategies import segment_lines
+from tests.test_transform import lines_df
 
 CONFIG = MappingConfig()
 LINE_REASONS = [r.value for r in DropReason if r is not DropReason.DUPLICATE_MESSAGE_ID]
@@ -37,8 +38,10 @@ def sink() -> Iterator[RecordingSink]:
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
 @given(lines=st.lists(segment_lines(), min_size=1, max_size=40))
-def test_batch_rows_equal_lambda_events(spark: SparkSession, sink: RecordingSink, lines: list[str]) -> None:
-    result = transform(spark.createDataFrame([(line,) for line in lines], "value string"), CONFIG)
+def test_batch_rows_equal_lambda_events(
+    spark: SparkSession, sink: RecordingSink, lines: list[str | bytes]
+) -> None:
+    result = transform(lines_df(spark, lines), CONFIG)
     batch_rows = Counter(tuple(row) for row in result.interactions.collect())
     line_counts, dedupe_counts = result.line_counts.get, result.dedupe_counts.get
 

@@ -9,16 +9,18 @@ from segment_personalize.rules import (
     MappedEvent,
     MappingConfig,
     ProductSkip,
+    decode_utf8,
     dedupe,
     map_line,
     parse_event_list,
 )
 
-from tests.contract_cases import CASES, order, track
+from tests.contract_cases import CASES, CONFIG_CASES, order, track
 
 
-def outcome(line: str, config: MappingConfig | None = None):
-    result = map_line(line, config or MappingConfig())
+def outcome(line: str | bytes, config: MappingConfig | None = None):
+    text = decode_utf8(line) if isinstance(line, bytes) else line
+    result = map_line(text, config or MappingConfig())
     if isinstance(result, Dropped):
         return result.reason.value
     return (result.user_id, result.item_ids, result.event_type, result.timestamp)
@@ -27,6 +29,13 @@ def outcome(line: str, config: MappingConfig | None = None):
 @pytest.mark.parametrize(("name", "line", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_contract(name: str, line: str, expected) -> None:
     assert outcome(line) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "settings", "line", "expected"), CONFIG_CASES, ids=[c[0] for c in CONFIG_CASES]
+)
+def test_contract_under_other_settings(name: str, settings: dict[str, str], line: str, expected) -> None:
+    assert outcome(line, MappingConfig.from_settings(**settings)) == expected
 
 
 def test_product_skips_are_counted() -> None:
@@ -89,6 +98,44 @@ def test_config_validation() -> None:
         "Product Added",
         "Order Completed",
     )
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"supported_events": "Product Viewed="}, "empty event type"),
+        ({"supported_events": "Product Viewed=Vi\new"}, "control characters"),
+        ({"supported_events": "Product Viewed=" + "V" * 257}, "longer than Personalize's 256"),
+        ({"supported_events": ",".join(f"E{i}" for i in range(11))}, "11 event types"),
+        ({"supported_events": "ecommerce, Extra"}, "11 event types"),
+        ({"item_id_field": "product_id,product_id"}, "without repeats"),
+        ({"item_id_field": "product_id,id"}, "item_id_field must be one of"),
+        ({"item_id_field": "product_id,"}, "item_id_field must be one of"),
+    ],
+)
+def test_settings_personalize_would_refuse(settings: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        MappingConfig.from_settings(**settings)
+
+
+def test_settings_parse() -> None:
+    config = MappingConfig.from_settings(
+        "Product Viewed = View, Product Clicked=View, Order Completed", "product_id, sku"
+    )
+    assert config.supported_events == ("Product Viewed", "Product Clicked", "Order Completed")
+    assert config.event_types == ("View", "Order Completed")
+    assert config.item_id_fields == ("product_id", "sku")
+    assert MappingConfig.from_settings() == MappingConfig()
+    # Eleven names under ten types: the limit counts types, not names.
+    many = MappingConfig.from_settings(",".join(f"E{i}=T{i % 10}" for i in range(11)))
+    assert len(many.event_types) == 10
+
+
+def test_ecommerce_preset_is_within_personalize_limits() -> None:
+    config = MappingConfig.from_settings("ecommerce")
+    assert len(config.supported_events) == 18
+    assert {"View", "Purchase"} <= set(config.event_types)
+    assert len(config.event_types) <= 10
 
 
 def test_drop_reasons_are_the_documented_ones() -> None:

@@ -11,15 +11,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyspark.sql import SparkSession
 from segment_personalize.rules import CSV_HEADER, MappingConfig
-from segment_personalize.spark.io import INTERACTIONS_SCHEMA
+from segment_personalize.spark.io import INTERACTIONS_SCHEMA, read_input
 from segment_personalize.spark.session import HOTSPOT_HUGE_METHOD_BYTES
 from segment_personalize.spark.transform import classify, sql_string, transform
 
-from tests.contract_cases import CASES, order, track
+from tests.contract_cases import CASES, CONFIG_CASES, order, track, with_bytes
 
 
-def lines_df(spark: SparkSession, lines: list[str]):
-    return spark.createDataFrame([(line,) for line in lines], "value string")
+def lines_df(spark: SparkSession, lines: list[str] | list[str | bytes]):
+    """Lines as the job reads them; bytes keep their bytes (spark.read.text does not check UTF-8)."""
+    if all(isinstance(line, str) for line in lines):
+        return spark.createDataFrame([(line,) for line in lines], "value string")
+    raw = [(line if isinstance(line, bytes) else line.encode("utf-8"),) for line in lines]
+    return spark.createDataFrame(raw, "b binary").selectExpr("CAST(b AS STRING) AS value")
 
 
 @contextmanager
@@ -40,6 +44,21 @@ def test_contract_table(spark: SparkSession) -> None:
         for (name, _, _), row in zip(CASES, rows, strict=True)
     }
     assert got == {name: expected for name, _, expected in CASES}
+
+
+def test_contract_under_other_settings(spark: SparkSession) -> None:
+    # One frame per distinct setting: each config is its own plan.
+    by_settings: dict[tuple, list] = {}
+    for name, settings_, line, expected in CONFIG_CASES:
+        by_settings.setdefault(tuple(sorted(settings_.items())), []).append((name, line, expected))
+    got, want = {}, {}
+    for settings_, cases in by_settings.items():
+        config = MappingConfig.from_settings(**dict(settings_))
+        rows = classify(lines_df(spark, [line for _, line, _ in cases]), config).collect()
+        for (name, _, expected), row in zip(cases, rows, strict=True):
+            got[name] = row.drop_reason or (row.user_id, tuple(row.item_ids), row.event_type, row.timestamp)
+            want[name] = expected
+    assert got == want
 
 
 @pytest.mark.parametrize(
@@ -64,8 +83,8 @@ def test_sql_string_reads_back_as_the_text(spark: SparkSession, texts: list[str]
 
 
 def test_configured_event_names_are_matched_verbatim(spark: SparkSession) -> None:
-    odd = ('Bob\'s \\ "Pick"\n%_', "Product Added")
-    lines = [track(event=odd[0]), track(event='Bob\'s \\\\ "Pick"\n%_'), track(event="Product Added")]
+    odd = ('Bob\'s \\ "Pick"\u2028%_', "Product Added")
+    lines = [track(event=odd[0]), track(event='Bob\'s \\\\ "Pick"\u2028%_'), track(event="Product Added")]
     rows = classify(lines_df(spark, lines), MappingConfig(supported_events=odd)).collect()
     assert [(row.drop_reason, row.event_type) for row in rows] == [
         (None, odd[0]),
@@ -190,8 +209,9 @@ def _max_method_sizes(frame) -> list[int]:
         MappingConfig(
             supported_events=tuple(f"Custom Event {i}" for i in range(9)), item_id_field="product_id"
         ),
+        MappingConfig.from_settings("ecommerce", "product_id,sku"),
     ],
-    ids=["default", "nine-events"],
+    ids=["default", "nine-events", "ecommerce-fallback"],
 )
 def test_every_codegen_stage_can_be_jit_compiled(spark: SparkSession, config: MappingConfig) -> None:
     # HotSpot leaves a method over 8,000 bytes of bytecode to the interpreter: a rule that pushes a
@@ -201,3 +221,23 @@ def test_every_codegen_stage_can_be_jit_compiled(spark: SparkSession, config: Ma
         sizes = _max_method_sizes(transform(lines_df(spark, [track()]), config).interactions)
     assert len(sizes) >= 5
     assert max(sizes) < HOTSPOT_HUGE_METHOD_BYTES, sizes
+
+
+def test_byte_order_marks_in_files(spark: SparkSession, tmp_path) -> None:
+    # Hadoop's line reader skips a BOM opening a file; the job skips one opening any other line too.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.json").write_bytes(
+        b"\xef\xbb\xbf"
+        + track(sku="first").encode()
+        + b"\n\xef\xbb\xbf"
+        + track(sku="second").encode()
+        + b"\n"
+    )
+    (folder / "b.json").write_bytes(with_bytes(track(user_id="uXX"), "XX", b"\xff") + b"\n")
+    rows = classify(read_input(spark, str(folder)).lines, MappingConfig()).collect()
+    assert sorted((row.drop_reason or "", row.item_ids and tuple(row.item_ids)) for row in rows) == [
+        ("", ("first",)),
+        ("", ("second",)),
+        ("invalid_user_id", None),
+    ]

@@ -7,9 +7,10 @@ import binascii
 from dataclasses import dataclass
 from typing import Any
 
-from segment_personalize.rules import Dropped, MappedEvent, MappingConfig, map_line
+from segment_personalize.rules import Dropped, MappedEvent, MappingConfig, decode_utf8, map_line
 
-# Not a batch-job drop reason: the batch job reads text files and never sees Kinesis framing.
+# Not a batch-job drop reason: the batch job reads text files and never sees Kinesis framing. Invalid
+# UTF-8 is not undecodable: it is read as the batch job reads it (rules.decode_utf8).
 UNDECODABLE_RECORD = "undecodable_record"
 
 
@@ -24,7 +25,10 @@ class Received:
 
 
 def decode(record: Any) -> tuple[str, str | None]:
-    """A Lambda Kinesis record -> (sequence number, the Segment call's JSON text, or None if undecodable)."""
+    """A Lambda Kinesis record -> (sequence number, the Segment call's JSON text, or None if undecodable).
+
+    Undecodable: no base64 ``data``. Its bytes are read as text the way the batch job reads a line.
+    """
     kinesis = record.get("kinesis") if isinstance(record, dict) else None
     if not isinstance(kinesis, dict):
         return "", None
@@ -33,7 +37,7 @@ def decode(record: Any) -> tuple[str, str | None]:
     if not isinstance(data, str):
         return sequence_number, None
     try:
-        return sequence_number, base64.b64decode(data, validate=True).decode("utf-8")
+        return sequence_number, decode_utf8(base64.b64decode(data, validate=True))
     except (binascii.Error, ValueError):
         return sequence_number, None
 

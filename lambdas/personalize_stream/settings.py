@@ -6,11 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from segment_personalize.rules import (
-    DEFAULT_ITEM_ID_FIELD,
-    MappingConfig,
-    parse_event_list,
-)
+from segment_personalize.rules import MappingConfig
 
 TRACKING_ID_VAR = "PERSONALIZE_TRACKING_ID"
 RETRY_MODES = ("standard", "adaptive")
@@ -67,11 +63,7 @@ class StreamSettings:
                 "(aws personalize describe-event-tracker ... --query eventTracker.trackingId)"
             )
         try:
-            events = env.get("SUPPORTED_EVENTS")
-            mapping = MappingConfig(
-                **({"supported_events": parse_event_list(events)} if events is not None else {}),
-                item_id_field=env.get("ITEM_ID_FIELD", DEFAULT_ITEM_ID_FIELD),
-            )
+            mapping = MappingConfig.from_settings(env.get("SUPPORTED_EVENTS"), env.get("ITEM_ID_FIELD"))
             settings = cls(
                 tracking_id=tracking_id,
                 mapping=mapping,

@@ -6,7 +6,7 @@ import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 
-from segment_personalize.rules import DEFAULT_SUPPORTED_EVENTS, MappingConfig, parse_event_list
+from segment_personalize.rules import DEFAULT_SUPPORTED_EVENTS, MappingConfig
 
 REQUIRED = ("JOB_NAME", "S3_JSON_INPUT_PATH", "S3_CSV_OUTPUT_PATH")
 OPTIONAL_DEFAULTS = {
@@ -42,6 +42,7 @@ class JobConfig:
             "report_path": self.report_path,
             "single_file": self.single_file,
             "supported_events": list(self.mapping.supported_events),
+            "event_types": {name: self.mapping.event_type(name) for name in self.mapping.supported_events},
             "item_id_field": self.mapping.item_id_field,
             "bookmarks": self.bookmarks,
         }
@@ -115,10 +116,7 @@ def parse_job_args(argv: list[str]) -> JobConfig:
     report_path = values["RUN_REPORT_PATH"] or output_path.rstrip("/") + ".report.json"
     _check_paths(input_path, output_path, report_path)
     try:
-        mapping = MappingConfig(
-            supported_events=parse_event_list(values["SUPPORTED_EVENTS"]),
-            item_id_field=values["ITEM_ID_FIELD"].strip(),
-        )
+        mapping = MappingConfig.from_settings(values["SUPPORTED_EVENTS"], values["ITEM_ID_FIELD"])
     except ValueError as error:
         raise ConfigError(str(error)) from None
     return JobConfig(

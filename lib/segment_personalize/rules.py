@@ -23,22 +23,43 @@ from __future__ import annotations
 import calendar
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from segment_personalize.event_types import parse_supported_events
 
 CSV_HEADER = ("USER_ID", "ITEM_ID", "EVENT_TYPE", "TIMESTAMP")
 DEFAULT_SUPPORTED_EVENTS = ("Product Added", "Product Clicked", "Order Completed")
 ITEM_ID_FIELDS = ("sku", "product_id")
 DEFAULT_ITEM_ID_FIELD = "sku"
 TRACK_TYPE = "track"
-# Personalize's interactions schema caps USER_ID and ITEM_ID at 256 characters.
+# Personalize's interactions schema caps USER_ID and ITEM_ID at 256 characters; PutEvents caps eventType
+# at 256 too. An interactions dataset holds at most 10 event types plus metadata fields; the CSV written
+# here has no metadata fields.
 MAX_ID_LENGTH = 256
+MAX_EVENT_TYPE_LENGTH = 256
+MAX_EVENT_TYPES = 10
 # The first present field wins; a present but unparseable value is not skipped over, because
 # receivedAt is Segment's clock, not the user's, and silently substituting it would skew training data.
 TIMESTAMP_FIELDS = ("timestamp", "originalTimestamp", "receivedAt")
 PRODUCTS_FIELD = "products"
+
+# A byte-order mark opening a line is skipped, as Hadoop's line reader already skips one at the start of a
+# file: editors and Windows tools write it, and it is no part of the JSON.
+BOM = "\ufeff"
+# Invalid UTF-8 is read as this character (one per bad sequence), as Spark's JSON reader reads it. An id
+# holding it is invalid, so a mangled id never reaches the output; see decode_utf8.
+REPLACEMENT_CHARACTER = "\ufffd"
+
+# Jackson's StreamReadConstraints, the same defaults in the Jackson of Spark 3.5.6 (2.15.2) and of Spark
+# 4.1.1 (2.20.0), probed at their boundaries (tests pin them): a number of more than 1000 digits (sign,
+# '.', exponent marker excluded; integer, fraction and exponent digits counted together) or a nesting
+# deeper than 1000 makes the whole line corrupt, wherever it sits in the line.
+MAX_NUMBER_DIGITS = 1000
+MAX_NESTING_DEPTH = 1000
 
 
 class DropReason(StrEnum):
@@ -82,6 +103,10 @@ JSON_WHITESPACE = " \t\r\n"
 NON_SCALAR_TEXTS = ("true", "false", '"Infinity"', '"-Infinity"')
 CONTAINER_DELIMITERS = (("{", "}"), ("[", "]"))
 FLOAT_TEXT_BODY = r"-?[0-9]+\.[0-9]+(?:E-?[0-9]+)?"
+# Unicode's control characters (general category Cc): C0, DEL and C1. An id holding one is invalid: a CR
+# or LF would split a CSV record over lines, which Personalize's bulk import does not accept. Searched, not
+# anchored; the syntax is the same in Java's and Python's regexes.
+CONTROL_CHARACTER_BODY = r"[\x00-\x1F\x7F-\x9F]"
 
 # ISO-8601 date-time: 'T' separator, 0-9 fraction digits, 'Z' or +hh:mm/-hh:mm, no zone = UTC.
 # Groups: 1 = date, 2 = time to the second, 3 = zone (absent, 'Z' or offset). Field ranges are
@@ -111,6 +136,7 @@ def java_anchored(body: str) -> str:
 
 
 _FLOAT_TEXT = re.compile(FLOAT_TEXT_BODY)
+_CONTROL_CHARACTER = re.compile(CONTROL_CHARACTER_BODY)
 _TIMESTAMP = re.compile(TIMESTAMP_BODY)
 
 
@@ -119,17 +145,75 @@ _TIMESTAMP = re.compile(TIMESTAMP_BODY)
 
 @dataclass(frozen=True)
 class MappingConfig:
+    """What the mapping reads and writes; validated against Personalize's limits when built."""
+
+    # Segment event names (exact, case-sensitive) that become interactions.
     supported_events: tuple[str, ...] = DEFAULT_SUPPORTED_EVENTS
+    # One field of properties (and of each product), or a fallback list, "product_id,sku": first usable wins.
     item_id_field: str = DEFAULT_ITEM_ID_FIELD
+    # (Segment event, EVENT_TYPE) for the supported events written under another name.
+    renames: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def from_settings(
+        cls, supported_events: str | None = None, item_id_field: str | None = None
+    ) -> MappingConfig:
+        """The SUPPORTED_EVENTS and ITEM_ID_FIELD settings as text (None: the default); ValueError if bad."""
+        if supported_events is None:
+            return cls(item_id_field=(item_id_field or DEFAULT_ITEM_ID_FIELD).strip())
+        pairs = parse_supported_events(supported_events)
+        return cls(
+            supported_events=tuple(name for name, _ in pairs),
+            item_id_field=(item_id_field or DEFAULT_ITEM_ID_FIELD).strip(),
+            renames=tuple((name, event_type) for name, event_type in pairs if name != event_type),
+        )
+
+    @property
+    def item_id_fields(self) -> tuple[str, ...]:
+        return tuple(part.strip() for part in self.item_id_field.split(","))
+
+    def event_type(self, event: str) -> str:
+        """The EVENT_TYPE written for a supported Segment event."""
+        return dict(self.renames).get(event, event)
+
+    @property
+    def event_types(self) -> tuple[str, ...]:
+        """The distinct EVENT_TYPE values this configuration can write, in order of first mention."""
+        return tuple(dict.fromkeys(self.event_type(name) for name in self.supported_events))
 
     def __post_init__(self) -> None:
         if not self.supported_events:
             raise ValueError("supported_events must name at least one event")
         if any(not e for e in self.supported_events):
             raise ValueError("supported_events must not contain an empty name")
-        if self.item_id_field not in ITEM_ID_FIELDS:
+        if any(has_unwritable_character(e) for e in self.supported_events):
+            raise ValueError("supported_events must not contain control characters")
+        unknown = [name for name, _ in self.renames if name not in self.supported_events]
+        if unknown:
+            raise ValueError(f"supported_events renames events it does not list: {unknown}")
+        for event_type in self.event_types:
+            if not event_type:
+                raise ValueError("supported_events gives an event an empty event type ('Name=')")
+            if has_unwritable_character(event_type):
+                raise ValueError("supported_events must not contain control characters")
+            if len(event_type) > MAX_EVENT_TYPE_LENGTH:
+                raise ValueError(
+                    f"event type {event_type[:40]!r}... is longer than Personalize's"
+                    f" {MAX_EVENT_TYPE_LENGTH} characters"
+                )
+        if len(self.event_types) > MAX_EVENT_TYPES:
+            raise ValueError(
+                f"supported_events yields {len(self.event_types)} event types; Personalize allows at most "
+                f"{MAX_EVENT_TYPES} event types plus metadata fields in an interactions dataset "
+                "(rename several events to one type, e.g. 'Product Viewed=View,Product Clicked=View')"
+            )
+        fields = self.item_id_fields
+        if any(f not in ITEM_ID_FIELDS for f in fields) or len(set(fields)) != len(fields):
             allowed = ", ".join(ITEM_ID_FIELDS)
-            raise ValueError(f"item_id_field must be one of {allowed}, got {self.item_id_field!r}")
+            raise ValueError(
+                f"item_id_field must be one of {allowed}, or a list of them without repeats"
+                f" (e.g. product_id,sku), got {self.item_id_field!r}"
+            )
 
 
 def parse_event_list(text: str) -> tuple[str, ...]:
@@ -199,11 +283,17 @@ def looks_non_scalar(text: str) -> bool:
     )
 
 
+def has_unwritable_character(text: str) -> bool:
+    """A control character, or the mark of invalid UTF-8 (REPLACEMENT_CHARACTER)."""
+    return REPLACEMENT_CHARACTER in text or _CONTROL_CHARACTER.search(text) is not None
+
+
 def classify_id(value: Any) -> tuple[str | None, str | None]:
     """(id, None) for a usable id; (None, 'missing' | 'invalid') otherwise.
 
     Missing: absent, null, or only JSON whitespace. Invalid: a float, boolean, object or array token, text
-    that Spark could have rendered from one (looks_non_scalar), or longer than MAX_ID_LENGTH.
+    that Spark could have rendered from one (looks_non_scalar), longer than MAX_ID_LENGTH, or holding a
+    control character or U+FFFD (has_unwritable_character).
     Usable ids are kept verbatim, surrounding spaces included: ids are opaque.
     """
     if value is None:
@@ -214,7 +304,7 @@ def classify_id(value: Any) -> tuple[str | None, str | None]:
     assert text is not None
     if is_blank(text):
         return None, "missing"
-    if looks_non_scalar(text) or len(text) > MAX_ID_LENGTH:
+    if looks_non_scalar(text) or len(text) > MAX_ID_LENGTH or has_unwritable_character(text):
         return None, "invalid"
     return text, None
 
@@ -277,12 +367,25 @@ def as_array(value: Any) -> list[Any] | None:
     return None
 
 
-def _products_items(products: list[Any], item_field: str) -> tuple[tuple[str, ...], dict[ProductSkip, int]]:
+def first_usable_id(fields: dict[str, Any], names: tuple[str, ...]) -> tuple[str | None, str | None]:
+    """classify_id of the first of ``names`` that holds a usable id; else 'invalid' if any was invalid."""
+    problems = []
+    for name in names:
+        item, problem = classify_id(fields.get(name))
+        if item is not None:
+            return item, None
+        problems.append(problem)
+    return None, "invalid" if "invalid" in problems else "missing"
+
+
+def _products_items(
+    products: list[Any], item_fields: tuple[str, ...]
+) -> tuple[tuple[str, ...], dict[ProductSkip, int]]:
     items: dict[str, None] = {}
     skips: dict[ProductSkip, int] = {}
     for product in products:
         fields = as_object(product) or {}
-        item, problem = classify_id(fields.get(item_field))
+        item, problem = first_usable_id(fields, item_fields)
         if item is None:
             skip = ProductSkip.MISSING_ITEM_ID if problem == "missing" else ProductSkip.INVALID_ITEM_ID
         elif item in items:
@@ -300,10 +403,11 @@ def map_event(event: Any, config: MappingConfig) -> Outcome:
         return Dropped(DropReason.CORRUPT_RECORD)
     if spark_text(event.get("type")) != TRACK_TYPE:
         return Dropped(DropReason.NOT_TRACK)
-    event_type = spark_text(event.get("event"))
-    if event_type not in config.supported_events:
+    event_name = spark_text(event.get("event"))
+    if event_name not in config.supported_events:
         return Dropped(DropReason.UNSUPPORTED_EVENT)
-    assert event_type is not None
+    assert event_name is not None
+    event_type = config.event_type(event_name)
 
     user_id, problem = classify_id(event.get("userId"))
     if user_id is None:
@@ -313,12 +417,12 @@ def map_event(event: Any, config: MappingConfig) -> Outcome:
     products = as_array(properties.get(PRODUCTS_FIELD))
     skips: dict[ProductSkip, int] = {}
     if products is not None:
-        item_ids, skips = _products_items(products, config.item_id_field)
+        item_ids, skips = _products_items(products, config.item_id_fields)
         if not item_ids:
             invalid = skips.get(ProductSkip.INVALID_ITEM_ID, 0) > 0
             return Dropped(DropReason.INVALID_ITEM_ID if invalid else DropReason.MISSING_ITEM_ID)
     else:
-        item_id, problem = classify_id(properties.get(config.item_id_field))
+        item_id, problem = first_usable_id(properties, config.item_id_fields)
         if item_id is None:
             return Dropped(DropReason.MISSING_ITEM_ID if problem == "missing" else DropReason.INVALID_ITEM_ID)
         item_ids = (item_id,)
@@ -347,20 +451,80 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"non-standard JSON literal {name}")
 
 
+def _checked_int(text: str) -> int:
+    if len(text) - text.startswith("-") > MAX_NUMBER_DIGITS:
+        raise ValueError("number longer than Jackson's limit")
+    return int(text)
+
+
+def _checked_float(text: str) -> float:
+    if sum(char.isdigit() for char in text) > MAX_NUMBER_DIGITS:
+        raise ValueError("number longer than Jackson's limit")
+    return float(text)
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+# Only a line longer than the limit can hold a number longer than it: the hooks cost a call per number.
+_LONG_LINE_DECODER = json.JSONDecoder(
+    parse_constant=_reject_constant, parse_int=_checked_int, parse_float=_checked_float
+)
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def _nesting_depth(text: str, start: int) -> int:
+    """The deepest nesting of the first JSON value from ``start`` (strings left out), as Jackson counts it."""
+    depth = deepest = 0
+    for char in _JSON_STRING.sub("", text[start:]):
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+            if depth <= 0:
+                break
+    return deepest
+
+
 def parse_line(text: str) -> Any:
     """Parse one line as Spark's JSON reader does; raises ValueError when Spark would call it corrupt.
 
     Spark stops at the end of the first JSON value and ignores whatever follows it on the line, so this
-    does too (raw_decode); it refuses NaN/Infinity literals, as the job's reader options do.
+    does too (raw_decode); it refuses NaN/Infinity literals, as the job's reader options do, and numbers
+    and nestings beyond Jackson's limits (MAX_NUMBER_DIGITS, MAX_NESTING_DEPTH).
     """
     start = len(text) - len(text.lstrip(JSON_WHITESPACE))
-    decoder = json.JSONDecoder(parse_constant=_reject_constant)
-    value, _ = decoder.raw_decode(text, start)
-    return value
+    if len(text) <= MAX_NUMBER_DIGITS:
+        return _DECODER.raw_decode(text, start)[0]
+    if text.count("[") + text.count("{") > MAX_NESTING_DEPTH:
+        depth = _nesting_depth(text, start)
+        if depth > MAX_NESTING_DEPTH:
+            raise ValueError("nested deeper than Jackson's limit")
+        # Python 3.11's decoder recurses once per level on the interpreter's stack: make room for
+        # what Jackson accepts. (The Lambda maps records on one thread.)
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, depth + 500))
+        try:
+            return _LONG_LINE_DECODER.raw_decode(text, start)[0]
+        finally:
+            sys.setrecursionlimit(limit)
+    return _LONG_LINE_DECODER.raw_decode(text, start)[0]
+
+
+def decode_utf8(data: bytes) -> str:
+    """Bytes -> text as Spark reads a line: each invalid UTF-8 sequence becomes U+FFFD.
+
+    Both engines decode the same way (Java's decoder and Python's replace the same maximal invalid
+    sequences), and any id holding U+FFFD is invalid, so a bad byte never reaches the output. A bad byte
+    in a field the mapping does not read changes nothing: checking whole lines would cost the job a
+    quarter to a half of its JSON parse (docs/mapping-contract.md).
+    """
+    return data.decode("utf-8", errors="replace")
 
 
 def map_line(text: str, config: MappingConfig) -> Outcome:
     """Map one line of Segment's newline-delimited JSON (or one Kinesis record's payload)."""
+    if text.startswith(BOM):
+        text = text[1:]
     if is_blank(text):
         return Dropped(DropReason.BLANK_LINE)
     try:

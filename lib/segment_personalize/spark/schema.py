@@ -30,10 +30,9 @@ def _strings(names: tuple[str, ...]) -> StructType:
 
 
 def event_schema(config: MappingConfig) -> StructType:
-    item = config.item_id_field
     properties = StructType(
         [
-            StructField(item, StringType()),
+            *_strings(config.item_id_fields).fields,
             StructField(PRODUCTS_FIELD, ArrayType(product_schema(config))),
         ]
     )
@@ -51,8 +50,8 @@ def text_event_schema() -> StructType:
 
 
 def properties_schema(config: MappingConfig) -> StructType:
-    return _strings((config.item_id_field, PRODUCTS_FIELD))
+    return _strings((*config.item_id_fields, PRODUCTS_FIELD))
 
 
 def product_schema(config: MappingConfig) -> StructType:
-    return _strings((config.item_id_field,))
+    return _strings(config.item_id_fields)

@@ -79,6 +79,14 @@ def _looks_non_scalar(text: Sql) -> Sql:
     )
 
 
+def _has_unwritable_character(text: Sql) -> Sql:
+    """rules.has_unwritable_character: U+FFFD by a byte search, then the one regex every id pays."""
+    return _any(
+        f"contains({text}, {sql_string(rules.REPLACEMENT_CHARACTER)})",
+        f"({text} RLIKE {sql_string(rules.CONTROL_CHARACTER_BODY)})",
+    )
+
+
 def _too_long(text: Sql) -> Sql:
     # Counting characters means decoding UTF-8; no text of at most MAX_ID_LENGTH bytes needs it.
     limit = rules.MAX_ID_LENGTH
@@ -91,12 +99,33 @@ def _id_missing(text: Sql) -> Sql:
 
 def _id_problem(text: Sql) -> Sql:
     """'missing' / 'invalid' / null, as rules.classify_id decides it on Spark's text rendering."""
-    invalid = _any(_looks_non_scalar(text), _too_long(text))
+    invalid = _any(_looks_non_scalar(text), _too_long(text), _has_unwritable_character(text))
     return f"CASE WHEN {_id_missing(text)} THEN 'missing' WHEN {invalid} THEN 'invalid' END"
 
 
 def _usable_id(text: Sql) -> Sql:
     return f"CASE WHEN ({_id_problem(text)}) IS NULL THEN {text} END"
+
+
+def _first_usable(fields: list[Sql]) -> Sql:
+    """rules.first_usable_id, as one text whose _id_problem is the rule's verdict.
+
+    The first usable field's text; else, when any field was invalid, '{}' (text that is invalid by the id
+    rule, standing for "invalid"); else null (missing). One field is itself, as it always was.
+    """
+    if len(fields) == 1:
+        return fields[0]
+    usable = ", ".join(_usable_id(f) for f in fields)
+    invalid = _any(*(f"({_id_problem(f)}) <=> 'invalid'" for f in fields))
+    return f"coalesce({usable}, CASE WHEN {invalid} THEN '{{}}' END)"
+
+
+def _event_type(event: Sql, config: MappingConfig) -> Sql:
+    """config.event_type: the Segment name, or the type it is renamed to."""
+    if not config.renames:
+        return event
+    branches = " ".join(f"WHEN {sql_string(name)} THEN {sql_string(to)}" for name, to in config.renames)
+    return f"CASE {event} {branches} ELSE {event} END"
 
 
 def _epoch_seconds(text: Sql) -> Sql:
@@ -178,15 +207,16 @@ def _as_text(line: Sql, config: MappingConfig) -> Sql:
     read the way the rules say. These lines are rare, so the repeated parses below (one expression,
     no staging) cost nothing in practice and keep the common path to a single parse.
     """
-    item, options = config.item_id_field, rules.SPARK_JSON_OPTIONS
+    items, options = config.item_id_fields, rules.SPARK_JSON_OPTIONS
     event = _from_json(line, text_event_schema(), LINE_OPTIONS)
     props = _from_json(f"{event}.{PROPERTIES_FIELD}", properties_schema(config), options)
     products = _from_json(f"{props}.{rules.PRODUCTS_FIELD}", "array<string>", options)
-    product_item = f"{_from_json('p', product_schema(config), options)}.{_name(item)}"
+    product = _from_json("p", product_schema(config), options)
+    product_item = _first_usable([f"{product}.{_name(item)}" for item in items])
     fields = [
         ("corrupt", f"({event} IS NULL OR {event}.{CORRUPT_RECORD} IS NOT NULL)"),
         *((name, f"{event}.{_name(name)}") for name in SCALAR_FIELDS),
-        ("top_item", f"{props}.{_name(item)}"),
+        ("top_item", _first_usable([f"{props}.{_name(item)}" for item in items])),
         ("product_items", f"transform({products}, p -> {product_item})"),
     ]
     return "named_struct(" + ", ".join(f"{sql_string(name)}, {value}" for name, value in fields) + ")"
@@ -194,7 +224,13 @@ def _as_text(line: Sql, config: MappingConfig) -> Sql:
 
 def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
     """One row per input line: drop_reason (null when kept) and the mapped fields of kept events."""
-    item = _name(config.item_id_field)
+    items = [_name(item) for item in config.item_id_fields]
+    # rules.BOM: a copy of the line only where one opens it (Hadoop already skips one opening a file).
+    bom = sql_string(rules.BOM)
+    lines = lines.selectExpr(
+        f"CASE WHEN startswith({_name(LINE_COLUMN)}, {bom}) THEN substring({_name(LINE_COLUMN)}, 2)"
+        f" ELSE {_name(LINE_COLUMN)} END AS {_name(LINE_COLUMN)}"
+    )
     frame = lines.select(F.col(LINE_COLUMN), parse_event(F.col(LINE_COLUMN), config).alias("_n"))
     line, parsed = _name(LINE_COLUMN), "_n"
     fits = f"({parsed} IS NOT NULL AND {parsed}.{CORRUPT_RECORD} IS NULL)"
@@ -210,13 +246,19 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
     def fitted(read: Sql, as_text_field: str) -> Sql:
         return f"CASE WHEN _fits THEN {read} ELSE _t.{as_text_field} END"
 
+    products = f"{read_props}.{rules.PRODUCTS_FIELD}"
     frame = _then(
         frame,
         done=("_n", "_t"),
         _corrupt="NOT _fits AND _t.corrupt",
-        _top_item=fitted(f"{read_props}.{item}", "top_item"),
-        # products[].<item> of an array of structs: a plain field extraction, no lambda needed.
-        _items=fitted(f"{read_props}.{rules.PRODUCTS_FIELD}.{item}", "product_items"),
+        _top_item=fitted(_first_usable([f"{read_props}.{item}" for item in items]), "top_item"),
+        # products[].<item> of an array of structs: a plain field extraction, no lambda needed for one field.
+        _items=fitted(
+            f"{products}.{items[0]}"
+            if len(items) == 1
+            else f"transform({products}, p -> {_first_usable([f'p.{i}' for i in items])})",
+            "product_items",
+        ),
         **{f"_f_{name}": fitted(f"{parsed}.{_name(name)}", _name(name)) for name in SCALAR_FIELDS},
     )
     events = ", ".join(sql_string(event) for event in config.supported_events)
@@ -280,7 +322,7 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
         f"CASE WHEN {kept} THEN {_usable_id(_field('messageId'))} END AS {MESSAGE_ID}",
         f"CASE WHEN {kept} THEN {_usable_id(_field('anonymousId'))} END AS {ANONYMOUS_ID}",
         f"CASE WHEN {kept} THEN {_field('userId')} END AS {USER_ID}",
-        f"CASE WHEN {kept} THEN {_field('event')} END AS {EVENT_TYPE}",
+        f"CASE WHEN {kept} THEN {_event_type(_field('event'), config)} END AS {EVENT_TYPE}",
         f"CASE WHEN {kept} THEN _seconds END AS {_name(TIMESTAMP)}",
         f"CASE WHEN {kept} THEN coalesce(_order_items, array(_top_item)) END AS {ITEM_IDS}",
         *(
