@@ -28,7 +28,7 @@ from segment_personalize.personalize_schema import (
     USERS,
     dataset_schemas,
 )
-from segment_personalize.rules import DEFAULT_SUPPORTED_EVENTS, parse_event_list
+from segment_personalize.rules import MappingConfig
 
 from deploy.config import ConfigError, DeployConfig
 from deploy.personalize_iam import (
@@ -103,7 +103,9 @@ def output_folders(output_path: str, kinds: list[str]) -> Output:
 def schemas_for(config: DeployConfig) -> dict[str, str]:
     """The schema JSON of each dataset, exactly as the job writes it beside its output."""
     try:
-        events = parse_event_list(config.supported_events) or DEFAULT_SUPPORTED_EVENTS
+        # The job's and the Lambda's own reading of the setting: renames and the ecommerce preset count
+        # as the EVENT_TYPE values they write.
+        events = MappingConfig.from_settings(config.supported_events or None).event_types
         return dataset_schemas(
             user_traits=config.user_traits,
             item_properties=config.item_properties,

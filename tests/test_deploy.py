@@ -431,7 +431,8 @@ def test_glue_run_refuses_a_job_on_another_glue_version(
 REFUSED = [
     (
         {"SP_ITEM_ID_FIELD": "bogus"},
-        "item_id_field = 'bogus': item_id_field must be one of sku, product_id, got 'bogus' "
+        "item_id_field = 'bogus': item_id_field must be one of sku, product_id, or a list of them "
+        "without repeats (e.g. product_id,sku), got 'bogus' "
         "(the Glue job and the Lambda would refuse it)",
     ),
     (
@@ -524,7 +525,8 @@ def test_every_problem_is_its_own_line(
     assert capsys.readouterr().err.splitlines() == [
         "error: supported_events = ',': supported_events must name at least one event "
         "(the Glue job and the Lambda would refuse it)",
-        "error: item_id_field = 'bogus': item_id_field must be one of sku, product_id, got 'bogus' "
+        "error: item_id_field = 'bogus': item_id_field must be one of sku, product_id, or a list of them "
+        "without repeats (e.g. product_id,sku), got 'bogus' "
         "(the Glue job and the Lambda would refuse it)",
         f"error: input_path = '{SAMPLE['input_path']}', output_path = '{SAMPLE['input_path']}': "
         f"the output path {SAMPLE['input_path']} contains the input path {SAMPLE['input_path']} "
@@ -565,7 +567,8 @@ def test_glue_run_checks_overrides_with_the_jobs_parser(
     assert glue_run.main(argv) == 2
     assert capsys.readouterr().err == (
         "error: --arg ITEM_ID_FIELD=bogus: the job would refuse it: "
-        "item_id_field must be one of sku, product_id, got 'bogus'\n"
+        "item_id_field must be one of sku, product_id, or a list of them without repeats "
+        "(e.g. product_id,sku), got 'bogus'\n"
     )
     glue = boto3.client("glue", endpoint_url=account["values"]["endpoint_url"])
     assert glue.get_job_runs(JobName=account["values"]["job_name"])["JobRuns"] == []
@@ -626,7 +629,8 @@ def test_a_parser_that_tightens_is_followed_with_no_change_to_deploy(
     # Both sides now accept only sku: the key that sets it is named.
     monkeypatch.setattr(rules, "ITEM_ID_FIELDS", ("sku",))
     assert validate.refusals(config) == [
-        "item_id_field = 'product_id': item_id_field must be one of sku, got 'product_id' "
+        "item_id_field = 'product_id': item_id_field must be one of sku, or a list of them "
+        "without repeats (e.g. product_id,sku), got 'product_id' "
         "(the Glue job and the Lambda would refuse it)"
     ]
     monkeypatch.undo()

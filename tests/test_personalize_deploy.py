@@ -439,3 +439,19 @@ def test_an_ecommerce_dataset_group_with_items(aws) -> None:
         ("personalize event tracker", "sp-tracker"),
     ]
     assert tracking == "tid-1"
+
+
+def test_event_types_are_counted_as_the_job_writes_them() -> None:
+    """Renames and the ecommerce preset count as the EVENT_TYPE values written, not as Segment names."""
+    from deploy.personalize import schemas_for
+
+    # 18 Segment events, 10 types: Personalize's limit of 10 (EVENT_VALUE is reserved, not metadata).
+    assert "INTERACTIONS" in schemas_for(
+        make_config(supported_events="ecommerce", user_traits="", event_value_field="price")
+    )
+    eleven = ",".join(f"Event {n}=Type{n}" for n in range(11))
+    with pytest.raises(ConfigError, match="supported_events yields 11 event types"):
+        schemas_for(make_config(supported_events=eleven, user_traits=""))
+    # Eleven Segment events under one type are one event type.
+    one_type = ",".join(f"Event {n}=View" for n in range(11))
+    assert schemas_for(make_config(supported_events=one_type, user_traits=""))
