@@ -158,7 +158,15 @@ def logs(folder: Path, users: range) -> Path:
 
 def config(input_path: Path, out: Path):
     return parse_job_args(
-        ["job.py", "--JOB_NAME", "t", "--S3_JSON_INPUT_PATH", str(input_path), "--S3_CSV_OUTPUT_PATH", str(out)]
+        [
+            "job.py",
+            "--JOB_NAME",
+            "t",
+            "--S3_JSON_INPUT_PATH",
+            str(input_path),
+            "--S3_CSV_OUTPUT_PATH",
+            str(out),
+        ]
     )
 
 
@@ -265,7 +273,9 @@ def test_kill_9_at_several_points(spark: SparkSession, tmp_path: Path, point: st
 def test_the_next_run_cleans_up_after_a_kill(spark: SparkSession, tmp_path: Path) -> None:
     out = tmp_path / "interactions"
     run(spark, config(logs(tmp_path / "a", range(3)), out), notes=print)
-    leftover = Publisher(spark, str(out), str(tmp_path / "interactions.report.json")).stage("20000101T000000Z-dead")
+    leftover = Publisher(spark, str(out), str(tmp_path / "interactions.report.json")).stage(
+        "20000101T000000Z-dead"
+    )
     local(leftover.data).mkdir(parents=True)
     (local(leftover.data) / "part-x.csv").write_text("USER_ID\n")
     notes: list[str] = []

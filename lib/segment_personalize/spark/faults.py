@@ -47,6 +47,7 @@ class Fault:
     read_file: str | None  # the input file Spark says it failed to read
     cause: str  # the innermost cause, safe to print
     cause_class: str
+    from_spark: bool = True  # False: a Python error, e.g. one injected by a test
 
     @property
     def unreadable_gzip(self) -> bool:
@@ -55,6 +56,8 @@ class Fault:
         )
 
     def line(self) -> str:
+        if not self.from_spark:
+            return self.cause
         where = f" [{self.error_class}]" if self.error_class else ""
         return f"Spark failed{where}: {self.cause}"
 
@@ -93,7 +96,7 @@ def describe(error: BaseException) -> Fault:
     if not chain:  # a Python-side error: its type, and its first line, which holds no Spark row
         message = _safe_message(str(error))
         name = type(error).__name__
-        return Fault(None, None, f"{name}: {message}" if message else name, name)
+        return Fault(None, None, f"{name}: {message}" if message else name, name, from_spark=False)
     messages = [_ROW_DATA.sub("", message) for _, message in chain]
     error_class = next((m.group(1) for text in messages if (m := _ERROR_CLASS.search(text))), None)
     read_file = next((m.group(1) for text in messages if (m := _READ_FILE.search(text))), None)
