@@ -14,13 +14,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlparse
 
 import pytest
 from pyspark.sql import SparkSession
-from segment_personalize.job_config import parse_job_args
+from segment_personalize.job_config import ConfigError, parse_job_args
 from segment_personalize.pipeline import run
 from segment_personalize.spark import publish
+from segment_personalize.spark.faults import describe
 from segment_personalize.spark.publish import FILES, RENAME, STEPS, Publisher, PublishError
 
 from tests.contract_cases import track
@@ -282,3 +284,46 @@ def test_the_next_run_cleans_up_after_a_kill(spark: SparkSession, tmp_path: Path
     run(spark, config(tmp_path / "a", out), notes=notes.append)
     assert notes == ["deleted the staging folder of unfinished run 20000101T000000Z-dead"]
     assert leftovers(out) == []
+
+
+def test_preflight_on_any_file_system(spark: SparkSession, tmp_path: Path) -> None:
+    """What the job checks through Hadoop's API once Spark runs (the only way for s3:// paths)."""
+    a_file, a_folder = tmp_path / "o.csv", tmp_path / "reports"
+    a_file.write_text("x\n")
+    a_folder.mkdir()
+    with pytest.raises(ConfigError, match="is a file; it must be a folder"):
+        Publisher(spark, str(a_file), str(tmp_path / "r.json")).preflight()
+    with pytest.raises(ConfigError, match="is a folder; it must be a file"):
+        Publisher(spark, str(tmp_path / "o"), str(a_folder)).preflight()
+    Publisher(spark, str(tmp_path / "o"), str(tmp_path / "r.json")).preflight()
+
+
+def test_a_fault_summary_never_carries_row_data() -> None:
+    class Throwable:
+        def __init__(self, name: str, message: str, cause=None) -> None:
+            self.name, self.message, self.cause = name, message, cause
+
+        def getClass(self):  # py4j names
+            return SimpleNamespace(getName=lambda: self.name)
+
+        def getMessage(self):
+            return self.message
+
+        def getCause(self):
+            return self.cause
+
+    row = "recordData=[2942315025, black-shirt, Order Completed, 1551318449]"
+    chain = Throwable(
+        "org.apache.spark.SparkException",
+        f"Job aborted: [TASK_WRITE_FAILED] Task failed\nInternal state when error was thrown: {row}",
+        Throwable(
+            "com.univocity.parsers.common.TextWritingException",
+            f"Error writing row.\nInternal state when error was thrown: recordCount=1, {row}",
+            Throwable("java.io.IOException", f"No space left on device {row}"),
+        ),
+    )
+    fault = describe(SimpleNamespace(java_exception=chain))
+    assert fault.line() == "Spark failed [TASK_WRITE_FAILED]: java.io.IOException: No space left on device"
+    # A cause outside I/O code is named by its class only: its message may quote a row.
+    other = describe(SimpleNamespace(java_exception=Throwable("java.lang.IllegalStateException", "u42 bad")))
+    assert other.line() == "Spark failed: java.lang.IllegalStateException"
