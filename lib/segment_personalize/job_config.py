@@ -74,7 +74,7 @@ def _inside(path: str, folder: str) -> bool:
 
 def _check_paths(input_path: str, output_path: str, report_path: str) -> None:
     source, target, report = _normalise(input_path), _normalise(output_path), _normalise(report_path)
-    # The output folder is overwritten on every run: it must never hold, or sit in, the input.
+    # The output folder is replaced on every run: it must never hold, or sit in, the input.
     if _inside(source, target):
         raise ConfigError(f"the output path {output_path} contains the input path {input_path}")
     if _inside(target, source):
