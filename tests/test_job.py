@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import json
+import os
+import re
+import resource
+import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,12 +17,16 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 from segment_personalize.job_config import ConfigError, parse_job_args
+from segment_personalize.sample_data import write_segment_logs
+from segment_personalize.spark import publish
 from segment_personalize.spark.glue import start_spark
 
 from tests.contract_cases import order, track
-from tests.files import write_gz
+from tests.files import leftovers, snapshot, write_gz, write_truncated_gz
+from tests.test_glue_source import FakeGlueContext
 
 REPO = Path(__file__).resolve().parent.parent
+JOB = REPO / "jobs" / "segment_events_to_personalize.py"
 sys.path.insert(0, str(REPO / "jobs"))
 import segment_events_to_personalize as job  # noqa: E402
 
@@ -129,16 +139,196 @@ def test_configured_events_and_item_field(spark: SparkSession, tmp_path: Path) -
     assert read_csv_files(out)[1] == [["2941404340", "p-7", "Product Viewed", "1551110105"]]
 
 
-def test_empty_input_writes_header_only(spark: SparkSession, tmp_path: Path, capsys) -> None:
+@pytest.fixture
+def published(spark: SparkSession, tmp_path: Path) -> tuple[Path, Path, dict[str, bytes]]:
+    """A good run's output folder and report, and their bytes."""
+    logs = tmp_path / "good-logs"
+    write_gz(logs / "f.gz", [track(messageId="m1"), track(user_id="u2", messageId="m2")])
+    out = tmp_path / "o"
+    report = tmp_path / "o.report.json"
+    assert run_job("--S3_JSON_INPUT_PATH", str(logs), "--S3_CSV_OUTPUT_PATH", str(out)) == 0
+    return out, report, snapshot(out, report)
+
+
+def one_error_line(err: str) -> str:
+    """The job's stderr holds one error line and no trace (Spark's WARNs at start-up aside)."""
+    assert "Traceback" not in err and "\tat " not in err and "recordData" not in err, err[-3000:]
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, err[-3000:]
+    assert not [line for line in err.splitlines() if " ERROR " in line], err[-3000:]
+    return errors[0]
+
+
+def test_no_data_files_exits_2_and_keeps_the_previous_output(published, tmp_path: Path, capfd) -> None:
+    out, report, before = published
     logs = tmp_path / "logs"
     logs.mkdir()
     (logs / "dummy-object.txt").write_text("")
+    capfd.readouterr()
+    assert run_job("--S3_JSON_INPUT_PATH", str(logs), "--S3_CSV_OUTPUT_PATH", str(out)) == 2
+    assert one_error_line(capfd.readouterr().err).startswith(
+        f"error: no data files (*.gz, *.json) under {logs}"
+    )
+    assert snapshot(out, report) == before and leftovers(out) == []
+
+
+def test_zero_lines_exits_2_and_keeps_the_previous_output(published, tmp_path: Path, capfd) -> None:
+    out, report, before = published
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    with gzip.open(logs / "empty.gz", "wb"):
+        pass
+    capfd.readouterr()
+    assert run_job("--S3_JSON_INPUT_PATH", str(logs), "--S3_CSV_OUTPUT_PATH", str(out)) == 2
+    line = one_error_line(capfd.readouterr().err)
+    assert line.startswith(f"error: the data files under {logs} hold no lines")
+    assert snapshot(out, report) == before and leftovers(out) == []
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not gzip"])
+def test_an_unreadable_gz_is_one_line_naming_it(published, tmp_path: Path, capfd, damage: str) -> None:
+    out, report, before = published
+    logs = tmp_path / "logs"
+    write_gz(logs / "a" / "fine.gz", [track(messageId=f"m{i}") for i in range(50)])
+    bad = logs / "b" / "bad.gz"
+    if damage == "truncated":
+        write_truncated_gz(bad, [track(messageId=f"n{i}") for i in range(500)])
+    else:
+        bad.parent.mkdir(parents=True)
+        bad.write_text(track(messageId="plain") + "\n")
+    capfd.readouterr()
+    assert run_job("--S3_JSON_INPUT_PATH", str(logs), "--S3_CSV_OUTPUT_PATH", str(out)) == 2
+    line = one_error_line(capfd.readouterr().err)
+    assert line.startswith(f"error: cannot read input file {bad.as_uri()}: "), line
+    assert ("EOFException" if damage == "truncated" else "not a gzip file") in line
+    assert snapshot(out, report) == before and leftovers(out) == []
+
+
+def test_a_write_failure_is_one_line_without_row_data(published, tmp_path: Path) -> None:
+    """A full disk, as a file size limit: Spark's error then carries the row being written."""
+    out, report, before = published
+    logs = tmp_path / "sample"
+    write_segment_logs(logs, 20000)
+
+    def limit_file_size() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG, as ENOSPC would, instead of a kill
+        resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, 300_000))
+
+    completed = subprocess.run(
+        [sys.executable, str(JOB), "--JOB_NAME", "full", "--S3_JSON_INPUT_PATH", str(logs),
+         "--S3_CSV_OUTPUT_PATH", str(out), "--SINGLE_FILE", "true"],
+        capture_output=True, text=True, timeout=600, preexec_fn=limit_file_size,
+        env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable},
+    )  # fmt: skip
+    assert completed.returncode == 1, completed.stderr[-3000:]
+    line = one_error_line(completed.stderr)
+    assert line.startswith("error: Spark failed [TASK_WRITE_FAILED]: java.io.IOException: File too large")
+    assert not re.search(r"\b29\d{8}\b", completed.stderr + completed.stdout)  # the sample's user ids
+    assert snapshot(out, report) == before and leftovers(out) == []
+
+
+def test_the_report_path_is_a_folder(spark: SparkSession, segment_logs: Path, tmp_path: Path, capfd) -> None:
+    folder = tmp_path / "reports"
+    folder.mkdir()
     out = tmp_path / "o"
-    assert run_job("--S3_JSON_INPUT_PATH", str(logs), "--S3_CSV_OUTPUT_PATH", str(out)) == 0
-    assert read_csv_files(out)[1] == []
-    report = json.loads((tmp_path / "o.report.json").read_text())
-    assert (report["input_lines"], report["output_rows"]) == (0, 0)
-    assert report["accounting"] == {"lines_balance": True, "rows_match_written": True}
+    args = ["--S3_JSON_INPUT_PATH", str(segment_logs), "--S3_CSV_OUTPUT_PATH", str(out)]
+    assert run_job(*args, "--RUN_REPORT_PATH", str(folder)) == 2
+    assert one_error_line(capfd.readouterr().err) == (
+        f"error: the run report path {folder} is a folder; it must be a file"
+    )
+    assert not out.exists() and leftovers(out) == []
+
+
+def test_the_output_path_is_a_file(spark: SparkSession, segment_logs: Path, tmp_path: Path, capfd) -> None:
+    out = tmp_path / "o.csv"
+    out.write_text("keep me\n")
+    assert run_job("--S3_JSON_INPUT_PATH", str(segment_logs), "--S3_CSV_OUTPUT_PATH", str(out)) == 2
+    assert (
+        one_error_line(capfd.readouterr().err)
+        == f"error: the output path {out} is a file; it must be a folder"
+    )
+    assert out.read_text() == "keep me\n"
+
+
+def _read_only(folder: Path) -> list[str]:
+    """A command prefix under which ``folder`` is read-only: chmod does not stop root, a mount does."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        return []
+    script = 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" "$0" && exec "$@"'
+    prefix = ["unshare", "-rm", "sh", "-c", script, str(folder)]
+    if shutil.which("unshare") is None or subprocess.run([*prefix, "true"], capture_output=True).returncode:
+        pytest.skip("no way to make a folder read-only for root here (unshare -rm not permitted)")
+    return prefix
+
+
+def test_a_read_only_output_folder(published, tmp_path: Path) -> None:
+    out, report, before = published
+    logs = tmp_path / "good-logs"
+    prefix = _read_only(out)
+    try:
+        completed = subprocess.run(
+            [*prefix, sys.executable, str(JOB), "--JOB_NAME", "ro", "--S3_JSON_INPUT_PATH", str(logs),
+             "--S3_CSV_OUTPUT_PATH", str(out)],
+            capture_output=True, text=True, timeout=600,
+            env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable},
+        )  # fmt: skip
+    finally:
+        out.chmod(0o755)
+    assert completed.returncode == 2, completed.stderr[-3000:]
+    assert one_error_line(completed.stderr) == f"error: the output folder {out} is not writable"
+    assert snapshot(out, report) == before and leftovers(out) == []
+
+
+@pytest.mark.parametrize(
+    ("step", "message"),
+    [
+        (publish.STAGED, "error: publishing failed: OSError: injected; nothing was published"),
+        (publish.OUTPUT_ASIDE, "error: publishing stopped half-way: OSError: injected; the new output is"),
+    ],
+)
+def test_a_fault_while_publishing(published, segment_logs: Path, capfd, step: str, message: str) -> None:
+    out, report, before = published
+
+    def hook(at: str) -> None:
+        if at == step:
+            raise OSError("injected")
+
+    capfd.readouterr()
+    args = ["--S3_JSON_INPUT_PATH", str(segment_logs), "--S3_CSV_OUTPUT_PATH", str(out)]
+    assert job.main(["job.py", "--JOB_NAME", "t", *args], publish_hook=hook) == 1
+    assert one_error_line(capfd.readouterr().err).startswith(message)
+    if step == publish.STAGED:
+        assert snapshot(out, report) == before and leftovers(out) == []
+    else:  # committed: no report until the next run finishes it
+        assert report.name not in snapshot(out, report) and leftovers(out)
+        assert run_job(*args) == 0
+        assert len(read_csv_files(out)[1]) == 5 and leftovers(out) == []
+
+
+class FakeGlueJob:
+    commits = 0
+
+    def commit(self) -> None:
+        self.commits += 1
+
+
+def test_a_bookmarked_run_with_nothing_new(
+    spark: SparkSession, published, monkeypatch: pytest.MonkeyPatch, capfd
+) -> None:
+    out, report, before = published
+    glue = FakeGlueContext(spark, spark.createDataFrame([], "struct<>"))
+    glue_job = FakeGlueJob()
+    monkeypatch.setattr(job, "start_spark", lambda name: (spark, glue))
+    monkeypatch.setattr(job, "start_job", lambda context, name, args: glue_job)
+    capfd.readouterr()
+    argv = ["--S3_JSON_INPUT_PATH", "s3://b/segment-logs/", "--S3_CSV_OUTPUT_PATH", str(out)]
+    assert run_job(*argv, "--job-bookmark-option", "job-bookmark-enable") == 0
+    captured = capfd.readouterr()
+    assert "no new Segment files since the last run; nothing was published" in captured.out
+    assert "error:" not in captured.err
+    assert glue_job.commits == 1
+    assert snapshot(out, report) == before and leftovers(out) == []
 
 
 def test_missing_input_path_is_a_clear_error(spark: SparkSession, tmp_path: Path, capsys) -> None:

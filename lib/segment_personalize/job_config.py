@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 from segment_personalize.rules import DEFAULT_SUPPORTED_EVENTS, MappingConfig
 
@@ -85,7 +87,7 @@ def _inside(path: str, folder: str) -> bool:
 
 def _check_paths(input_path: str, output_path: str, report_path: str) -> None:
     source, target, report = _normalise(input_path), _normalise(output_path), _normalise(report_path)
-    # The output folder is overwritten on every run: it must never hold, or sit in, the input.
+    # The output folder is replaced on every run: it must never hold, or sit in, the input.
     if _inside(source, target):
         raise ConfigError(f"the output path {output_path} contains the input path {input_path}")
     if _inside(target, source):
@@ -94,6 +96,46 @@ def _check_paths(input_path: str, output_path: str, report_path: str) -> None:
         raise ConfigError(f"the run report path {report_path} is inside the CSV output folder")
     if _inside(report, source):
         raise ConfigError(f"the run report path {report_path} is inside the input path")
+
+
+def _local(path: str) -> Path | None:
+    """The local path, or None for a path on another file system (s3://, hdfs://)."""
+    if path.startswith("file:"):
+        return Path(unquote(urlparse(path).path)).absolute()
+    return None if "://" in path else Path(path).absolute()
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _writable(folder: Path) -> bool:
+    return os.access(folder, os.W_OK | os.X_OK)
+
+
+def check_local_paths(config: JobConfig) -> None:
+    """Faults of local output and report paths, found before Spark starts (S3: publish.preflight).
+
+    The run is staged beside the output folder and then replaces it, so the folder and its parent must
+    be writable; the report is a file, replaced beside whatever is there.
+    """
+    output, report = _local(config.output_path), _local(config.report_path)
+    if output is not None:
+        if output.exists() and not output.is_dir():
+            raise ConfigError(f"the output path {config.output_path} is a file; it must be a folder")
+        if output.is_dir() and not _writable(output):
+            raise ConfigError(f"the output folder {config.output_path} is not writable")
+        beside = _nearest_existing(output.parent)
+        if not _writable(beside):
+            raise ConfigError(f"cannot write beside the output folder: {beside} is not writable")
+    if report is not None:
+        if report.is_dir():
+            raise ConfigError(f"the run report path {config.report_path} is a folder; it must be a file")
+        beside = _nearest_existing(report.parent)
+        if not _writable(beside):
+            raise ConfigError(f"cannot write the run report: {beside} is not writable")
 
 
 def parse_job_args(argv: list[str]) -> JobConfig:

@@ -1,6 +1,8 @@
-"""One run of the job: list and read the input, transform, write CSV, check it, write the report.
+"""One run of the job: read the input, transform, stage the CSV, check it, publish it and its report.
 
-I/O stays here and in spark/io.py; the transform itself is pure (segment_personalize.spark.transform).
+I/O stays here and in spark/io.py and spark/publish.py; the transform itself is pure
+(segment_personalize.spark.transform). The previous output is replaced only by a complete, checked run:
+anything that fails before publishing leaves it and its report as they were.
 """
 
 from __future__ import annotations
@@ -13,12 +15,16 @@ from pyspark.sql import DataFrame, SparkSession
 
 from segment_personalize.job_config import JobConfig
 from segment_personalize.report import build_report
+from segment_personalize.spark.faults import describe
 from segment_personalize.spark.io import (
+    DATA_SUFFIXES,
+    InputError,
+    find_unreadable_gzip,
     read_input,
     read_interactions,
     write_interactions,
-    write_text,
 )
+from segment_personalize.spark.publish import Hook, Publisher, PublishError, Staging
 from segment_personalize.spark.stats import interaction_stats
 from segment_personalize.spark.transform import transform
 
@@ -26,10 +32,26 @@ from segment_personalize.spark.transform import transform
 LineSource = Callable[[SparkSession, JobConfig], tuple[DataFrame, dict[str, Any]]]
 
 SKIPPED_EXAMPLES = 5
+UNCHANGED = "nothing was published; the previous output and its report are unchanged"
+
+
+class NothingNew(Exception):  # not an error: a bookmarked run with no new input
+    """A bookmarked run found no new lines since the last run."""
+
+
+class RunFailed(Exception):
+    """The run failed; the message is one line for the person running the job, without row data."""
+
+    def __init__(self, message: str, report: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 def listed_files_source(spark: SparkSession, config: JobConfig) -> tuple[DataFrame, dict[str, Any]]:
     found = read_input(spark, config.input_path)
+    if not found.data_files:
+        suffixes = ", ".join("*" + s for s in DATA_SUFFIXES)
+        raise InputError(f"no data files ({suffixes}) under {config.input_path}; {UNCHANGED}")
     files = {
         "data_files": len(found.data_files),
         "skipped_files": len(found.skipped_files),
@@ -38,19 +60,94 @@ def listed_files_source(spark: SparkSession, config: JobConfig) -> tuple[DataFra
     return found.lines, files
 
 
-def run(spark: SparkSession, config: JobConfig, source: LineSource = listed_files_source) -> dict[str, Any]:
+def run(
+    spark: SparkSession,
+    config: JobConfig,
+    source: LineSource = listed_files_source,
+    *,
+    strategy: str | None = None,
+    hook: Hook | None = None,
+    notes: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Publish one run and return its report; raises InputError (bad input), NothingNew, RunFailed."""
+    publisher = Publisher(spark, config.output_path, config.report_path, strategy=strategy, hook=hook)
+    publisher.preflight()
+    try:
+        for note in publisher.recover():
+            notes(note)
+    except Exception as error:
+        raise RunFailed(f"could not clean up after an earlier run: {_summary(error)}") from None
     lines, files = source(spark, config)
+    staging = publisher.stage()
+    try:
+        report = _stage(spark, config, lines, files, publisher, staging)
+    except Exception:
+        publisher.discard(staging)
+        raise
+    try:
+        publisher.publish(staging, json.dumps(report, indent=2, sort_keys=False) + "\n")
+    except PublishError as error:
+        if not error.committed:
+            raise RunFailed(f"publishing failed: {error}; {UNCHANGED}") from None
+        raise RunFailed(
+            f"publishing stopped half-way: {error}; the new output is complete in {staging.root}: "
+            "run the job again to finish publishing it"
+        ) from None
+    return report
+
+
+def _stage(
+    spark: SparkSession,
+    config: JobConfig,
+    lines: DataFrame,
+    files: dict[str, Any],
+    publisher: Publisher,
+    staging: Staging,
+) -> dict[str, Any]:
+    """Write and check the run in its staging folder; returns the report of what is staged."""
     result = transform(lines, config.mapping)
-    written = write_interactions(result.interactions, config.output_path, config.single_file)
+    try:
+        written = write_interactions(result.interactions, staging.data, config.single_file)
+    except Exception as error:
+        raise _write_failure(spark, config, error) from None
     # Only after the write succeeded: an Observation whose action failed would wait forever.
     line_counts, dedupe_counts = result.line_counts.get, result.dedupe_counts.get
-    output = interaction_stats(read_interactions(spark, config.output_path))
+    if not int(line_counts.get("input_lines", 0)):
+        if files.get("bookmarked"):
+            raise NothingNew("no new Segment files since the last run; nothing was published")
+        raise InputError(f"the data files under {config.input_path} hold no lines; {UNCHANGED}")
+    try:
+        output = interaction_stats(read_interactions(spark, staging.data))
+    except Exception as error:
+        raise RunFailed(f"reading the staged output back failed: {_summary(error)}; {UNCHANGED}") from None
     report = build_report(
         job=config.describe(),
         files=files,
         line_counts=line_counts,
         dedupe_counts=dedupe_counts,
-        output={**output, "files": written},
+        output={**output, "files": publisher.final_paths(staging, written)},
     )
-    write_text(spark, config.report_path, json.dumps(report, indent=2, sort_keys=False) + "\n")
+    report["run_id"] = staging.run_id
+    if not all(report["accounting"].values()):
+        message = f"input lines and output rows do not add up (see the counts above); {UNCHANGED}"
+        raise RunFailed(message, report)
     return report
+
+
+def _write_failure(spark: SparkSession, config: JobConfig, error: Exception) -> Exception:
+    """The staged write failed: an unreadable input file (named) is bad input; anything else a failed run."""
+    fault = describe(error)
+    if fault.read_file is not None:
+        return InputError(f"cannot read input file {fault.read_file}: {fault.cause}; {UNCHANGED}")
+    if fault.unreadable_gzip:
+        try:
+            unreadable = find_unreadable_gzip(spark, config.input_path)
+        except Exception:
+            unreadable = None
+        if unreadable is not None:
+            return InputError(f"cannot read input file {unreadable}: {fault.cause}; {UNCHANGED}")
+    return RunFailed(f"{fault.line()}; {UNCHANGED}")
+
+
+def _summary(error: Exception) -> str:
+    return str(error) if isinstance(error, PublishError) else describe(error).line()

@@ -6,8 +6,10 @@ silently skip blank lines and explode a top-level array into several records.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
@@ -16,6 +18,7 @@ from segment_personalize.rules import CSV_HEADER
 DATA_SUFFIXES = (".gz", ".json")
 DATA_GLOB = "*.{" + ",".join(suffix.lstrip(".") for suffix in DATA_SUFFIXES) + "}"  # Hadoop glob
 SINGLE_FILE_NAME = "interactions.csv"
+PROBE_THREADS = 8  # concurrent reads when looking for the unreadable input file
 
 # RFC 4180: quote only where needed, a quote inside a field is doubled (Spark's default escape is a
 # backslash, which no RFC 4180 reader understands). Spark trims spaces on write unless told not to,
@@ -50,13 +53,14 @@ class Input:
     skipped_files: tuple[str, ...]
 
 
-def _filesystem(spark: SparkSession, path: str):
+def filesystem(spark: SparkSession, path: str):
+    """(Hadoop FileSystem, Hadoop Path) for ``path``: local disk, s3:// in Glue, s3a://, hdfs://."""
     jvm = spark.sparkContext._jvm
     hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
     return hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), hadoop_path
 
 
-def _raw(fs):
+def raw_filesystem(fs):
     """The file system under a checksumming one (local disk): only it lists the .crc files."""
     try:
         return fs.getRawFileSystem()
@@ -75,7 +79,7 @@ def read_input(spark: SparkSession, path: str) -> Input:
     run. Spark's index leaves out _* and .* files (Hadoop bookkeeping such as _SUCCESS and .crc)
     from both listings.
     """
-    fs, root = _filesystem(spark, path)
+    fs, root = filesystem(spark, path)
     if not fs.exists(root):
         raise InputError(f"input path does not exist: {path}")
     if fs.getFileStatus(root).isFile():
@@ -89,17 +93,21 @@ def read_input(spark: SparkSession, path: str) -> Input:
 
 
 def write_interactions(interactions: DataFrame, output_path: str, single_file: bool) -> list[str]:
-    """Write the CSV folder and leave nothing in it but CSV data files; returns their paths."""
+    """Write the CSV folder and leave nothing in it but CSV data files; returns their paths.
+
+    The job gives it a fresh staging folder (spark/publish.py), never the published output: Spark's
+    overwrite deletes a folder before writing it, so a failed write would leave nothing behind.
+    """
     spark = interactions.sparkSession
     spark.sparkContext._jsc.hadoopConfiguration().set(
         "mapreduce.fileoutputcommitter.marksuccessfuljobs", "false"
     )
-    fs, root = _filesystem(spark, output_path)
+    fs, root = filesystem(spark, output_path)
     fs.setWriteChecksum(False)
     frame = interactions.coalesce(1) if single_file else interactions
     frame.write.mode("overwrite").options(**CSV_OPTIONS).csv(output_path)
 
-    fs = _raw(fs)
+    fs = raw_filesystem(fs)
     kept: list = []
     for status in fs.listStatus(root):
         file_path = status.getPath()
@@ -126,10 +134,41 @@ def read_interactions(spark: SparkSession, output_path: str) -> DataFrame:
 
 
 def write_text(spark: SparkSession, path: str, text: str) -> None:
-    fs, target = _filesystem(spark, path)
+    fs, target = filesystem(spark, path)
     fs.setWriteChecksum(False)  # no .crc beside the report on local disk
     stream = fs.create(target, True)
     try:
         stream.write(bytearray(text.encode("utf-8")))
     finally:
         stream.close()
+
+
+def _gunzips(spark: SparkSession, path: str) -> bool:
+    """Decompress the file to its end in the JVM (Hadoop's codec, as Spark reads it); False if that fails."""
+    jvm = spark.sparkContext._jvm
+    fs, file_path = filesystem(spark, path)
+    codec = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(fs.getConf()).getCodec(file_path)
+    try:
+        stream = fs.open(file_path)
+        if codec is not None:
+            stream = codec.createInputStream(stream)
+        jvm.org.apache.hadoop.io.IOUtils.copyBytes(
+            stream, jvm.java.io.OutputStream.nullOutputStream(), 1 << 16, True
+        )
+    except Py4JJavaError:
+        return False
+    return True
+
+
+def find_unreadable_gzip(spark: SparkSession, path: str) -> str | None:
+    """The first *.gz under ``path`` that does not decompress to its end, or None.
+
+    Spark 4 names the file it failed to read; Spark 3.5 (Glue 5.1) does not for a truncated one, so after
+    such a failure the job looks for it, reading the .gz files again on the driver (a few at a time).
+    """
+    files = [f for f in read_input(spark, path).data_files if f.endswith(".gz")]
+    with ThreadPoolExecutor(max_workers=PROBE_THREADS) as pool:
+        for file, ok in zip(files, pool.map(lambda f: _gunzips(spark, f), files), strict=True):
+            if not ok:
+                return file
+    return None
