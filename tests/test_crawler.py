@@ -145,24 +145,20 @@ def cli_on_moto(aws_env: str, monkeypatch: pytest.MonkeyPatch) -> str:
     return aws_env
 
 
+def cli_args(spec: CrawlerSpec, endpoint: str, *flags: str) -> list[str]:
+    """python -m crawler's arguments for ``spec`` on the moto endpoint."""
+    return [
+        *("--s3-target", spec.s3_target, "--role-arn", ROLE, "--database", spec.database),
+        *("--crawler-name", spec.crawler_name, "--classifier-name", spec.classifier_name),
+        *("--endpoint-url", endpoint, *flags),
+    ]
+
+
 def test_cli_sets_up_then_reports_unchanged(cli_on_moto: str, capsys: pytest.CaptureFixture[str]) -> None:
     bucket = unique("bucket", sep="-")
     client("s3", cli_on_moto).create_bucket(Bucket=bucket)
     spec = spec_for(bucket)
-    args = [
-        "--s3-target",
-        spec.s3_target,
-        "--role-arn",
-        ROLE,
-        "--database",
-        spec.database,
-        "--crawler-name",
-        spec.crawler_name,
-        "--classifier-name",
-        spec.classifier_name,
-        "--endpoint-url",
-        cli_on_moto,
-    ]
+    args = cli_args(spec, cli_on_moto)
     assert crawler_cli.main([*args, "--no-start"]) == 2
     assert capsys.readouterr().err.strip() == (
         f"error: Glue database '{spec.database}' does not exist (create it, or pass --create-database)"
@@ -416,22 +412,7 @@ def test_cli_with_event_value_crawls_and_fixes_the_table(
         return {"Status": "SUCCEEDED"}
 
     monkeypatch.setattr(crawler_cli, "start_and_wait", crawl)
-    args = [
-        "--s3-target",
-        spec.s3_target,
-        "--role-arn",
-        ROLE,
-        "--database",
-        spec.database,
-        "--crawler-name",
-        spec.crawler_name,
-        "--classifier-name",
-        spec.classifier_name,
-        "--endpoint-url",
-        cli_on_moto,
-        "--create-database",
-        "--event-value",
-    ]
+    args = cli_args(spec, cli_on_moto, "--create-database", "--event-value")
     assert crawler_cli.main(args) == 0
     columns = "user_id string, item_id string, event_type string, timestamp bigint, event_value double"
     assert capsys.readouterr().out.splitlines() == [

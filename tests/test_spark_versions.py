@@ -10,8 +10,6 @@ from __future__ import annotations
 import ast
 import os
 import tomllib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pyspark
@@ -26,19 +24,11 @@ from segment_personalize.spark.schema import LINE_OPTIONS, event_schema
 from segment_personalize.spark.session import JOB_SQL_CONF, SEMANTICS_SQL_CONF
 from segment_personalize.spark.transform import TIMESTAMP, classify, sql_string
 
+from tests.spark_support import session_conf
+
 ROOT = Path(__file__).resolve().parent.parent
 SPARK_OF_GLUE = {"6.0": "4.1", "5.1": "3.5"}  # Glue 6.0: Spark 4.1.1; Glue 5.1: Spark 3.5.6
 SPARK_4 = int(pyspark.__version__.split(".")[0]) >= 4
-
-
-@contextmanager
-def session_conf(spark: SparkSession, key: str, value: str) -> Iterator[None]:
-    before = spark.conf.get(key)
-    spark.conf.set(key, value)
-    try:
-        yield
-    finally:
-        spark.conf.set(key, before)
 
 
 def classified(spark: SparkSession, lines: list[str]) -> list[tuple[str | None, int | None]]:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 from chispa import assert_df_equality
 from hypothesis import given, settings
@@ -16,6 +13,7 @@ from segment_personalize.spark.session import HOTSPOT_HUGE_METHOD_BYTES
 from segment_personalize.spark.transform import classify, sql_string, transform
 
 from tests.contract_cases import CASES, CONFIG_CASES, order, track, with_bytes
+from tests.spark_support import session_conf
 
 
 def lines_df(spark: SparkSession, lines: list[str] | list[str | bytes]):
@@ -24,17 +22,6 @@ def lines_df(spark: SparkSession, lines: list[str] | list[str | bytes]):
         return spark.createDataFrame([(line,) for line in lines], "value string")
     raw = [(line if isinstance(line, bytes) else line.encode("utf-8"),) for line in lines]
     return spark.createDataFrame(raw, "b binary").selectExpr("CAST(b AS STRING) AS value")
-
-
-@contextmanager
-def session_conf(spark: SparkSession, key: str, value: str) -> Iterator[None]:
-    """The shared session with one setting changed for the block, restored after it."""
-    before = spark.conf.get(key)
-    spark.conf.set(key, value)
-    try:
-        yield
-    finally:
-        spark.conf.set(key, before)
 
 
 def test_contract_table(spark: SparkSession) -> None:
