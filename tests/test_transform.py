@@ -57,6 +57,8 @@ def test_contract_under_other_settings(spark: SparkSession) -> None:
         rows = classify(lines_df(spark, [line for _, line, _ in cases]), config).collect()
         for (name, _, expected), row in zip(cases, rows, strict=True):
             got[name] = row.drop_reason or (row.user_id, tuple(row.item_ids), row.event_type, row.timestamp)
+            if config.event_value_field is not None and not row.drop_reason:
+                got[name] = (*got[name], tuple(row.event_values))
             want[name] = expected
     assert got == want
 
