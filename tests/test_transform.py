@@ -212,8 +212,9 @@ def _max_method_sizes(frame) -> list[int]:
             supported_events=tuple(f"Custom Event {i}" for i in range(9)), item_id_field="product_id"
         ),
         MappingConfig.from_settings("ecommerce", "product_id,sku"),
+        MappingConfig.from_settings("ecommerce", "product_id,sku", "price"),
     ],
-    ids=["default", "nine-events", "ecommerce-fallback"],
+    ids=["default", "nine-events", "ecommerce-fallback", "ecommerce-fallback-value"],
 )
 def test_every_codegen_stage_can_be_jit_compiled(spark: SparkSession, config: MappingConfig) -> None:
     # HotSpot leaves a method over 8,000 bytes of bytecode to the interpreter: a rule that pushes a

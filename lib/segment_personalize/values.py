@@ -9,10 +9,11 @@ tell ``1e7`` from ``"1e7"``, so a *string* in exponent form is accepted too, in 
 
 A value is usable when its text is a decimal, ``-?digits[.digits]``, optionally with an exponent of at
 most four digits, ``[eE][+-]?digits`` (VALUE_TEXT_BODY), and its magnitude, rounded half-up at
-VALUE_SCALE decimal places, is below 10^(VALUE_PRECISION - VALUE_SCALE) -- what fits Spark's
-DECIMAL(38, 18), the widest exact type both engines share. It is written in plain notation (no exponent),
-trailing fractional zeros removed, zero as ``0``. Anything else (booleans, objects, arrays, null, blank,
-" 12", "12 USD", 1e300) is no value: the cell is left empty, which Personalize allows.
+VALUE_SCALE decimal places, is below 10^15 (VALUE_PRECISION - VALUE_SCALE digits): what fits Spark's
+DECIMAL(33, 18), exact in both engines, and where both engines' texts of a JSON number agree. It is
+written in plain notation (no exponent), trailing fractional zeros removed, zero as ``0``. Anything
+else (booleans, objects, arrays, null, blank, " 12", "12 USD", 1e15, 1e300) is no value: the cell is
+left empty, which Personalize allows.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ from typing import Any
 
 EVENT_VALUE_COLUMN = "EVENT_VALUE"
 VALUE_TEXT_BODY = r"-?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]{1,4})?"
-VALUE_PRECISION, VALUE_SCALE = 38, 18
+# |value| < 10^15: beyond 2^53 JDK 17's Double.toString (Spark's text of a JSON number) often writes a
+# longer decimal than the shortest one Python's repr writes (JDK-4511638, fixed in JDK 19); below 10^15
+# the two agree (tests/test_values.py probes thousands of doubles). Prices are far below.
+VALUE_PRECISION, VALUE_SCALE = 33, 18
 
 _VALUE_TEXT = re.compile(VALUE_TEXT_BODY)
 _QUANTUM = Decimal(1).scaleb(-VALUE_SCALE)
@@ -48,8 +52,8 @@ def validate_value_field(name: str) -> str:
 def value_text(value: Any) -> str | None:
     """The text Spark's StringType reader yields for a JSON number or string; None for anything else.
 
-    A float's text is Python's shortest round-trip repr; Spark's is Java's Double.toString, the same
-    number of the same double (see docs/mapping-contract.md for the JDK 17 caveat on 17-digit doubles).
+    A float's text is Python's shortest round-trip repr; Spark's is Java's Double.toString: the same
+    digits for every double within the value range (see VALUE_PRECISION).
     """
     if isinstance(value, bool) or value is None:
         return None
