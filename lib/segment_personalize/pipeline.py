@@ -44,7 +44,7 @@ def run(spark: SparkSession, config: JobConfig, source: LineSource = listed_file
     written = write_interactions(result.interactions, config.output_path, config.single_file)
     # Only after the write succeeded: an Observation whose action failed would wait forever.
     line_counts, dedupe_counts = result.line_counts.get, result.dedupe_counts.get
-    output = interaction_stats(read_interactions(spark, config.output_path))
+    output = interaction_stats(read_interactions(spark, config.output_path, config.mapping.csv_header))
     report = build_report(
         job=config.describe(),
         files=files,

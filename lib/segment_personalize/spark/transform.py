@@ -426,8 +426,12 @@ def line_metrics() -> list[Column]:
     ]
 
 
-def dedupe_metrics() -> list[Column]:
-    return [F.expr("count(1) AS kept_events"), _total(f"size({ITEM_IDS})", "output_rows")]
+def dedupe_metrics(config: MappingConfig | None = None) -> list[Column]:
+    metrics = [F.expr("count(1) AS kept_events"), _total(f"size({ITEM_IDS})", "output_rows")]
+    if config is not None and config.event_value_field is not None:
+        # Output rows whose EVENT_VALUE cell is empty: the field was absent or not a usable value.
+        metrics.append(_total(f"size(filter({EVENT_VALUES}, v -> v IS NULL))", "rows_without_value"))
+    return metrics
 
 
 def transform(lines: DataFrame, config: MappingConfig) -> Transformed:
@@ -438,5 +442,5 @@ def transform(lines: DataFrame, config: MappingConfig) -> Transformed:
     # filter through projections (inlining every alias, the parse included) but not through one. A
     # test pins it.
     classified = classify(lines, config).observe(line_counts, *line_metrics())
-    events = dedupe(classified.where(F.col(REASON).isNull())).observe(dedupe_counts, *dedupe_metrics())
+    events = dedupe(classified.where(F.col(REASON).isNull())).observe(dedupe_counts, *dedupe_metrics(config))
     return Transformed(to_interactions(events), line_counts, dedupe_counts)
