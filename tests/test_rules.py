@@ -155,7 +155,9 @@ def test_drop_reasons_are_the_documented_ones() -> None:
     ]
 
 
-@pytest.mark.parametrize("name", ["", "  ", "a.b", "price,cost", "pri\nce", "a`b"])
+@pytest.mark.parametrize(
+    "name", ["", "  ", "a.b", "price,cost", "pri\nce", "a`b", "unit price", "a:b", "1st"]
+)
 def test_event_value_field_must_name_one_field(name: str) -> None:
     with pytest.raises(ValueError, match="event_value_field"):
         MappingConfig.from_settings(event_value_field=name)

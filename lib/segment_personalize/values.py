@@ -34,7 +34,9 @@ _QUANTUM = Decimal(1).scaleb(-VALUE_SCALE)
 _LIMIT = Decimal(10) ** (VALUE_PRECISION - VALUE_SCALE)
 # Enough digits that quantize never runs out: a mantissa of any length, an exponent of at most 9999.
 _CONTEXT = Context(prec=20_000, Emax=100_000, Emin=-100_000)
-_FIELD_FORBIDDEN = re.compile(r"[\x00-\x1F\x7F-\x9F.,`]")
+# A plain identifier: Spark's read schema names the field in a DDL string (StructType.simpleString),
+# which does not quote names, so a space, ':' or '<' would break the parse of every line.
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def validate_value_field(name: str) -> str:
@@ -42,9 +44,10 @@ def validate_value_field(name: str) -> str:
     field = name.strip()
     if not field:
         raise ValueError("event_value_field must name a field of properties, e.g. price")
-    if _FIELD_FORBIDDEN.search(field):
+    if _FIELD_NAME.fullmatch(field) is None:
         raise ValueError(
-            "event_value_field must be one field name: no '.', ',', backquote or control characters"
+            "event_value_field must be one field name of letters, digits and '_' (no '.', ',', spaces"
+            " or control characters), starting with a letter or '_'"
         )
     return field
 
