@@ -27,6 +27,7 @@ LAMBDA_RULES = (
     "segment_personalize/__init__.py",
     "segment_personalize/event_types.py",
     "segment_personalize/rules.py",
+    "segment_personalize/values.py",
 )
 
 

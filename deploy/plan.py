@@ -100,6 +100,7 @@ def lambda_environment(config: DeployConfig) -> dict[str, str]:
         "PERSONALIZE_TRACKING_ID": config.tracking_id,
         "ITEM_ID_FIELD": config.item_id_field,
         **({"SUPPORTED_EVENTS": config.supported_events} if config.supported_events else {}),
+        **({"EVENT_VALUE_FIELD": config.event_value_field} if config.event_value_field else {}),
     }
 
 

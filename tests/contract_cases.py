@@ -1,7 +1,8 @@
 """The mapping contract as a table: (name, line, expected). Both engines are tested against it.
 
-``expected`` is a drop reason, or (USER_ID, item ids, EVENT_TYPE, TIMESTAMP) for a kept event. A line
-is text, or bytes where the case is about the bytes themselves (invalid UTF-8).
+``expected`` is a drop reason, or (USER_ID, item ids, EVENT_TYPE, TIMESTAMP) for a kept event -- under
+an EVENT_VALUE_FIELD setting, (..., EVENT_VALUE per item) (``valued``). A line is text, or bytes where the
+case is about the bytes themselves (invalid UTF-8).
 """
 
 from __future__ import annotations
@@ -39,6 +40,15 @@ def kept(
     ts: int = BASE_EPOCH,
 ) -> tuple[str, tuple[str, ...], str, int]:
     return (user, items, event, ts)
+
+
+def valued(values: tuple[str | None, ...], **kept_args: Any) -> tuple[Any, ...]:
+    """A kept event under an EVENT_VALUE_FIELD setting: kept(...) and the EVENT_VALUE of each item."""
+    return (*kept(**kept_args), values)
+
+
+def priced(price: Any) -> str:
+    return track(properties={"sku": "ocean-blue-shirt", "price": price})
 
 
 def with_bytes(line: str, marker: str, raw: bytes) -> bytes:
@@ -335,4 +345,98 @@ CONFIG_CASES: list[tuple[str, dict[str, str], str | bytes, Any]] = [
         track(properties=json.dumps({"products": [json.dumps({"sku": "s9"}), {"product_id": "p9"}]})),
         kept(items=("s9", "p9")),
     ),
+]
+
+# EVENT_VALUE (values.py): properties.price, or each product's own price from its first appearance.
+PRICE = {"event_value_field": "price"}
+VALUE_CASES: list[tuple[str, Any, Any]] = [
+    ("value: integer", 42, "42"),
+    ("value: decimal", 19.99, "19.99"),
+    ("value: decimal string", "19.99", "19.99"),
+    ("value: float with zero fraction", 10.0, "10"),
+    ("value: negative", -1.5, "-1.5"),
+    ("value: zero", 0, "0"),
+    ("value: negative zero", -0.0, "0"),
+    ("value: negative zero string", "-0.00", "0"),
+    ("value: leading zeros in a string", "007.50", "7.5"),
+    ("value: large float is written without an exponent", 1e7, "10000000"),
+    ("value: small float is written without an exponent", 1e-5, "0.00001"),
+    ("value: exponent string", "1e7", "10000000"),
+    ("value: Java's exponent text", "1.0E-5", "0.00001"),
+    ("value: exponent with plus", "2.5E+3", "2500"),
+    (
+        "value: largest in range",
+        "999999999999999.999999999999999999",
+        "999999999999999.999999999999999999",
+    ),
+    ("value: 10^15 is out of range", 10**15, None),
+    ("value: 1e15 is out of range", 1e15, None),
+    ("value: below 10^15", -999999999999999, "-999999999999999"),
+    ("value: rounds past the range", "999999999999999.9999999999999999995", None),
+    ("value: huge float", 1e300, None),
+    ("value: rounded half-up at 18 places", "0.0000000000000000005", "0.000000000000000001"),
+    ("value: below 18 places is zero", 1e-19, "0"),
+    ("value: negative rounds away from zero", "-0.0000000000000000005", "-0.000000000000000001"),
+    ("value: exponent of five digits", "1e10000", None),
+    ("value: tiny exponent of four digits", "1e-9999", "0"),
+    ("value: boolean", True, None),
+    ("value: object", {"amount": 5}, None),
+    ("value: array", [5], None),
+    ("value: null", None, None),
+    ("value: empty string", "", None),
+    ("value: padded string", " 12", None),
+    ("value: currency text", "12 USD", None),
+    ("value: plus sign", "+5", None),
+    ("value: bare point", "5.", None),
+    ("value: Infinity text", "Infinity", None),
+    ("value: hex", "0x10", None),
+    ("value: huge integer", 123456789012345678901234567890, None),
+]
+CONFIG_CASES += [(name, PRICE, priced(price), valued((want,))) for name, price, want in VALUE_CASES] + [
+    ("value: absent field", PRICE, track(), valued((None,))),
+    (
+        "value: per product, from the first appearance",
+        PRICE,
+        order(
+            [
+                {"sku": "a", "price": 10},
+                {"sku": "b", "price": "x"},
+                {"sku": "a", "price": 99},
+                {"price": 5},
+                {"sku": "c", "price": 1e7},
+            ]
+        ),
+        valued(("10", None, "10000000"), items=("a", "b", "c"), event="Order Completed"),
+    ),
+    (
+        "value: a product's price, not the order's",
+        PRICE,
+        track(event="Order Completed", properties={"price": 1, "products": [{"sku": "a"}]}),
+        valued((None,), items=("a",), event="Order Completed"),
+    ),
+    (
+        "value: per product with a fallback list",
+        {"event_value_field": "price", "item_id_field": "product_id,sku"},
+        order([{"product_id": "p", "price": "2"}, {"sku": "p", "price": "3"}, {"sku": "s", "price": 4.25}]),
+        valued(("2", "4.25"), items=("p", "s"), event="Order Completed"),
+    ),
+    (
+        "value: double-encoded properties",
+        PRICE,
+        track(properties=json.dumps({"sku": "s", "price": 3.5})),
+        valued(("3.5",), items=("s",)),
+    ),
+    (
+        "value: double-encoded product",
+        PRICE,
+        track(properties={"products": [json.dumps({"sku": "s", "price": "1e2"}), {"sku": "t", "price": 2}]}),
+        valued(("100", "2"), items=("s", "t")),
+    ),
+    (
+        "value: the field may be an item field",
+        {"event_value_field": "sku"},
+        track(sku="12"),
+        valued(("12",), items=("12",)),
+    ),
+    ("value: an unusable value keeps the event", PRICE, priced("free"), valued((None,))),
 ]

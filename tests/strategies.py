@@ -106,17 +106,45 @@ def _product_id(value: Any, sku: Any) -> dict[str, Any]:
     return {**({} if value is ABSENT else {"product_id": value}), **_sku(sku)}
 
 
+# EVENT_VALUE candidates (values.py): numbers of every form, decimal and exponent strings, and non-values.
+prices = st.one_of(
+    st.integers(),
+    st.integers(-(10**25), 10**25),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.decimals(allow_nan=False, allow_infinity=False, places=4).map(float),
+    st.decimals(allow_nan=False, allow_infinity=False).map(str),
+    st.from_regex(r"-?[0-9]{1,25}(\.[0-9]{1,22})?([eE][-+]?[0-9]{1,5})?", fullmatch=True),
+    st.sampled_from(
+        ["1e7", "1.0E-5", "2.5E+3", "1e300", "-0", "-0.0", "007.50", " 12", "12 USD", "+5", "5.", ""]
+    ),
+    st.sampled_from([1e300, -1e-300, 1e15, 999999999999999.9, 1e19, -0.0, 5e-324]),
+    st.booleans(),
+    st.none(),
+    st.just({"amount": 5}),
+    st.just([5]),
+)
+
+
+def _priced(fields: Any, price: Any) -> Any:
+    return {**fields, "price": price} if isinstance(fields, dict) and price is not ABSENT else fields
+
+
+_maybe_price = st.one_of(st.just(ABSENT), prices)
 products = st.lists(
-    st.one_of(
-        st.builds(_sku, ids),
-        st.builds(_product_id, ids, ids),
-        json_values,
-        st.sampled_from(['{"sku":"enc"}', '{"product_id":"penc"}']),
+    st.builds(
+        _priced,
+        st.one_of(
+            st.builds(_sku, ids),
+            st.builds(_product_id, ids, ids),
+            json_values,
+            st.sampled_from(['{"sku":"enc"}', '{"product_id":"penc"}']),
+        ),
+        _maybe_price,
     ),
     max_size=5,
 )
 properties = st.one_of(
-    st.builds(_sku, ids),
+    st.builds(_priced, st.builds(_sku, ids), _maybe_price),
     st.builds(_product_id, ids, ids),
     st.builds(lambda p, sku: {"products": p, **_sku(sku)}, products, ids),
     st.builds(lambda p: json.dumps({"products": p}), products),  # double-encoded

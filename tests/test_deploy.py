@@ -430,6 +430,12 @@ def test_glue_run_refuses_a_job_on_another_glue_version(
 
 REFUSED = [
     (
+        {"SP_EVENT_VALUE_FIELD": "unit price"},
+        "event_value_field = 'unit price': event_value_field must be one field name of letters, digits "
+        "and '_' (no '.', ',', spaces or control characters), starting with a letter or '_' "
+        "(the Glue job and the Lambda would refuse it)",
+    ),
+    (
         {"SP_ITEM_ID_FIELD": "bogus"},
         "item_id_field = 'bogus': item_id_field must be one of sku, product_id, or a list of them "
         "without repeats (e.g. product_id,sku), got 'bogus' "

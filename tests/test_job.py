@@ -367,6 +367,8 @@ def test_missing_parameters_are_a_clear_error(capsys) -> None:
         ),
         ("s3://b/logs", "s3://b/out", ["--SUPPORTED_EVENTS", "Product Viewed="], "empty event type"),
         ("s3://b/logs", "s3://b/out", ["--ITEM_ID_FIELD", "product_id,sku,sku"], "without repeats"),
+        ("s3://b/logs", "s3://b/out", ["--EVENT_VALUE_FIELD", " "], "event_value_field must name"),
+        ("s3://b/logs", "s3://b/out", ["--EVENT_VALUE_FIELD", "price.usd"], "no '.'"),
     ],
 )
 def test_bad_parameters(input_path: str, output_path: str, extra: list[str], message: str) -> None:
@@ -407,6 +409,7 @@ def test_glue_console_arguments() -> None:
         "supported_events": ["Product Added", "Order Completed"],
         "event_types": {"Product Added": "Product Added", "Order Completed": "Order Completed"},
         "item_id_field": "sku",
+        "event_value_field": None,
         "bookmarks": True,
     }
 
@@ -465,3 +468,40 @@ def test_renamed_event_types_and_item_fallback(spark: SparkSession, tmp_path: Pa
         ["2941404340", "p-7", "View", "1551110105"],
         ["2941404340", "s-1", "Checkout", "1551110105"],
     ]
+
+
+def test_event_value_column(spark: SparkSession, tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    write_gz(
+        logs / "f.gz",
+        [
+            track(properties={"sku": "s", "price": 1e7}),
+            order([{"sku": "a", "price": "19.90"}, {"sku": "b", "price": "n/a"}], messageId="m1"),
+        ],
+    )
+    out, report = tmp_path / "o", tmp_path / "r.json"
+    args = [
+        "--S3_JSON_INPUT_PATH",
+        str(logs),
+        "--S3_CSV_OUTPUT_PATH",
+        str(out),
+        "--RUN_REPORT_PATH",
+        str(report),
+    ]
+    assert run_job(*args, "--EVENT_VALUE_FIELD", "price") == 0
+    names = sorted(p.name for p in out.iterdir())
+    rows = []
+    for name in names:
+        with open(out / name, newline="", encoding="utf-8") as f:
+            reader = csv.reader(f)
+            assert next(reader) == [*HEADER.split(","), "EVENT_VALUE"]
+            rows.extend(reader)
+    assert sorted(rows) == [
+        ["2941404340", "a", "Order Completed", "1551110105", "19.9"],
+        ["2941404340", "b", "Order Completed", "1551110105", ""],
+        ["2941404340", "s", "Product Clicked", "1551110105", "10000000"],
+    ]
+    written = json.loads(report.read_text())
+    assert written["rows_without_value"] == 1
+    assert written["accounting"]["rows_match_written"] is True
+    assert written["job"]["event_value_field"] == "price"

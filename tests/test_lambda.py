@@ -96,6 +96,8 @@ def test_the_default_deadline_margin_is_one_attempt_and_a_second() -> None:
         ({"DEADLINE_MARGIN_MS": "900001"}, r"DEADLINE_MARGIN_MS must be 7000\.\.900000"),
         ({"MAX_CONCURRENCY": "0"}, "MAX_CONCURRENCY must be 1..64"),
         ({"ITEM_ID_FIELD": "id"}, "item_id_field must be one of sku, product_id"),
+        ({"EVENT_VALUE_FIELD": ""}, "event_value_field must name a field"),
+        ({"EVENT_VALUE_FIELD": "price,cost"}, "no '.', ','"),
     ],
 )
 def test_bad_settings_are_named(env: dict[str, str], message: str) -> None:
@@ -652,3 +654,44 @@ def test_an_empty_batch_is_well_formed(fresh_client: None, monkeypatch: pytest.M
         use_sink_endpoint(monkeypatch, sink.url)
         assert lambda_handler.handler({"Records": []}, FakeContext(60.0)) == {"batchItemFailures": []}
     assert sink.requests == []
+
+
+def test_event_value_is_sent_as_a_float_when_usable() -> None:
+    # botocore validates eventValue against the PutEvents model (a Float) before the Stubber answers.
+    settings = StreamSettings.from_env({"PERSONALIZE_TRACKING_ID": TRACKING_ID, "EVENT_VALUE_FIELD": "price"})
+    client = client_for("http://127.0.0.1:9")  # never reached: the Stubber answers
+    order = track(
+        "m2",
+        "u1",
+        event="Order Completed",
+        properties={"products": [{"sku": "a", "price": "19.90"}, {"sku": "b", "price": "n/a"}]},
+    )
+    expected = {
+        "trackingId": TRACKING_ID,
+        "userId": "u1",
+        "sessionId": "anon-1",
+        "eventList": [
+            {
+                "eventId": "m1",
+                "eventType": "Product Clicked",
+                "itemId": "s",
+                "sentAt": at(T0),
+                "eventValue": 1e7,
+            },
+            {
+                "eventId": "m2#1",
+                "eventType": "Order Completed",
+                "itemId": "a",
+                "sentAt": at(T0),
+                "eventValue": 19.9,
+            },
+            {"eventId": "m2#2", "eventType": "Order Completed", "itemId": "b", "sentAt": at(T0)},
+        ],
+    }
+    with Stubber(client) as stubber:
+        stubber.add_response("put_events", {}, expected)
+        response, _ = process(
+            kinesis_event([track("m1", "u1", properties={"sku": "s", "price": 1e7}), order]), settings, client
+        )
+        stubber.assert_no_pending_responses()
+    assert response == {"batchItemFailures": []}

@@ -25,6 +25,7 @@ def test_lambda_zip_has_exactly_the_handler_and_rules(tmp_path: Path) -> None:
         "segment_personalize/__init__.py",
         "segment_personalize/event_types.py",
         "segment_personalize/rules.py",
+        "segment_personalize/values.py",
     ]
     assert {"personalize_stream/handler.py", "personalize_stream/sender.py"} <= set(names)
     sources = [zipfile.ZipFile(path).read(n).decode() for n in names]

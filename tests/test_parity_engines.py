@@ -1,6 +1,7 @@
 """Property: the Spark job and the pure-Python rules (the Lambda's engine) agree on every line.
 
-Per line: the same drop reason, or the same USER_ID, item ids, EVENT_TYPE and TIMESTAMP. Per batch:
+Per line: the same drop reason, or the same USER_ID, item ids, EVENT_TYPE, TIMESTAMP (and EVENT_VALUEs
+under an EVENT_VALUE_FIELD setting). Per batch:
 the same interactions after messageId de-duplication and products[] expansion.
 """
 
@@ -26,6 +27,14 @@ RENAMED = MappingConfig.from_settings(
 )
 
 
+# EVENT_VALUE from properties.price / each product's price.
+PRICED = MappingConfig.from_settings(event_value_field="price")
+PRICED_RENAMED = MappingConfig.from_settings(
+    "Product Clicked=View, Order Completed=Purchase, Cart Viewed=Checkout", "product_id,sku", "price"
+)
+CONFIGS = {"default": CONFIG, "renamed": RENAMED, "priced": PRICED, "priced_renamed": PRICED_RENAMED}
+
+
 def as_text(line: str | bytes) -> str:
     return decode_utf8(line) if isinstance(line, bytes) else line
 
@@ -38,7 +47,14 @@ def python_outcomes(lines: list[str | bytes], config: MappingConfig = CONFIG):
             outcomes.append(result.reason.value)
         else:
             outcomes.append(
-                (result.user_id, result.item_ids, result.event_type, result.timestamp, result.message_id)
+                (
+                    result.user_id,
+                    result.item_ids,
+                    result.event_type,
+                    result.timestamp,
+                    result.message_id,
+                    result.event_values,
+                )
             )
     return outcomes
 
@@ -46,13 +62,21 @@ def python_outcomes(lines: list[str | bytes], config: MappingConfig = CONFIG):
 @settings(
     max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
-@given(lines=st.lists(segment_lines(), min_size=1, max_size=40), renamed=st.booleans())
-def test_engines_agree(spark: SparkSession, lines: list[str | bytes], renamed: bool) -> None:
-    config = RENAMED if renamed else CONFIG
+@given(lines=st.lists(segment_lines(), min_size=1, max_size=40), setting=st.sampled_from(sorted(CONFIGS)))
+def test_engines_agree(spark: SparkSession, lines: list[str | bytes], setting: str) -> None:
+    config = CONFIGS[setting]
     frame = lines_df(spark, lines)
     spark_rows = classify(frame, config).collect()
     spark_outcomes = [
-        row.drop_reason or (row.user_id, tuple(row.item_ids), row.event_type, row.timestamp, row.message_id)
+        row.drop_reason
+        or (
+            row.user_id,
+            tuple(row.item_ids),
+            row.event_type,
+            row.timestamp,
+            row.message_id,
+            None if config.event_value_field is None else tuple(row.event_values),
+        )
         for row in spark_rows
     ]
     assert spark_outcomes == python_outcomes(lines, config)

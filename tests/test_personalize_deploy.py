@@ -455,3 +455,13 @@ def test_event_types_are_counted_as_the_job_writes_them() -> None:
     # Eleven Segment events under one type are one event type.
     one_type = ",".join(f"Event {n}=View" for n in range(11))
     assert schemas_for(make_config(supported_events=one_type, user_traits=""))
+
+
+def test_event_value_field_reaches_the_job_the_lambda_and_the_crawler() -> None:
+    from deploy.plan import crawler_spec, job_arguments, lambda_environment
+
+    config = make_config(user_traits="", event_value_field="price")
+    assert job_arguments(config)["--EVENT_VALUE_FIELD"] == "price"
+    assert lambda_environment(config)["EVENT_VALUE_FIELD"] == "price"
+    assert crawler_spec(config).column_names[-1] == "event_value"
+    assert "EVENT_VALUE_FIELD" not in lambda_environment(make_config(user_traits=""))

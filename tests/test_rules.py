@@ -23,7 +23,8 @@ def outcome(line: str | bytes, config: MappingConfig | None = None):
     result = map_line(text, config or MappingConfig())
     if isinstance(result, Dropped):
         return result.reason.value
-    return (result.user_id, result.item_ids, result.event_type, result.timestamp)
+    got = (result.user_id, result.item_ids, result.event_type, result.timestamp)
+    return got if result.event_values is None else (*got, result.event_values)
 
 
 @pytest.mark.parametrize(("name", "line", "expected"), CASES, ids=[c[0] for c in CASES])
@@ -151,4 +152,32 @@ def test_drop_reasons_are_the_documented_ones() -> None:
         "missing_timestamp",
         "invalid_timestamp",
         "duplicate_message_id",
+    ]
+
+
+@pytest.mark.parametrize(
+    "name", ["", "  ", "a.b", "price,cost", "pri\nce", "a`b", "unit price", "a:b", "1st"]
+)
+def test_event_value_field_must_name_one_field(name: str) -> None:
+    with pytest.raises(ValueError, match="event_value_field"):
+        MappingConfig.from_settings(event_value_field=name)
+
+
+def test_event_value_field_is_off_by_default() -> None:
+    result = map_line(track(properties={"sku": "s", "price": 5}), MappingConfig())
+    assert isinstance(result, MappedEvent)
+    assert result.event_values is None
+    assert result.interactions() == [("2941404340", "s", "Product Clicked", 1551110105)]
+    assert MappingConfig().csv_header == ("USER_ID", "ITEM_ID", "EVENT_TYPE", "TIMESTAMP")
+
+
+def test_event_value_rows_and_header() -> None:
+    config = MappingConfig.from_settings(event_value_field=" price ")
+    assert config.event_value_field == "price"
+    assert config.csv_header[-1] == "EVENT_VALUE"
+    result = map_line(order([{"sku": "a", "price": 2.5}, {"sku": "b"}]), config)
+    assert isinstance(result, MappedEvent)
+    assert [row[1:] for row in result.interactions()] == [
+        ("a", "Order Completed", 1551110105, "2.5"),
+        ("b", "Order Completed", 1551110105, None),
     ]

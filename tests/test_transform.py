@@ -44,6 +44,8 @@ def test_contract_under_other_settings(spark: SparkSession) -> None:
         rows = classify(lines_df(spark, [line for _, line, _ in cases]), config).collect()
         for (name, _, expected), row in zip(cases, rows, strict=True):
             got[name] = row.drop_reason or (row.user_id, tuple(row.item_ids), row.event_type, row.timestamp)
+            if config.event_value_field is not None and not row.drop_reason:
+                got[name] = (*got[name], tuple(row.event_values))
             want[name] = expected
     assert got == want
 
@@ -197,8 +199,9 @@ def _max_method_sizes(frame) -> list[int]:
             supported_events=tuple(f"Custom Event {i}" for i in range(9)), item_id_field="product_id"
         ),
         MappingConfig.from_settings("ecommerce", "product_id,sku"),
+        MappingConfig.from_settings("ecommerce", "product_id,sku", "price"),
     ],
-    ids=["default", "nine-events", "ecommerce-fallback"],
+    ids=["default", "nine-events", "ecommerce-fallback", "ecommerce-fallback-value"],
 )
 def test_every_codegen_stage_can_be_jit_compiled(spark: SparkSession, config: MappingConfig) -> None:
     # HotSpot leaves a method over 8,000 bytes of bytecode to the interpreter: a rule that pushes a

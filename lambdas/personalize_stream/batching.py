@@ -74,6 +74,9 @@ def outgoing(received: Received) -> list[Outgoing]:
     event = received.event
     assert event is not None
     when = sent_at(event.timestamp)
+    # PutEvents' eventValue is a Float: the EVENT_VALUE text (values.py) as a number, only when usable.
+    values = event.event_values or (None,) * len(event.item_ids)
+    ids = event_ids(event, received.sequence_number)
     return [
         Outgoing(
             received.sequence_number,
@@ -82,9 +85,10 @@ def outgoing(received: Received) -> list[Outgoing]:
                 "eventType": event.event_type,
                 "itemId": item_id,
                 "sentAt": when,
+                **({} if value is None else {"eventValue": float(value)}),
             },
         )
-        for event_id, item_id in zip(event_ids(event, received.sequence_number), event.item_ids, strict=True)
+        for event_id, item_id, value in zip(ids, event.item_ids, values, strict=True)
     ]
 
 

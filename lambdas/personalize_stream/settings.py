@@ -63,7 +63,9 @@ class StreamSettings:
                 "(aws personalize describe-event-tracker ... --query eventTracker.trackingId)"
             )
         try:
-            mapping = MappingConfig.from_settings(env.get("SUPPORTED_EVENTS"), env.get("ITEM_ID_FIELD"))
+            mapping = MappingConfig.from_settings(
+                env.get("SUPPORTED_EVENTS"), env.get("ITEM_ID_FIELD"), env.get("EVENT_VALUE_FIELD")
+            )
             settings = cls(
                 tracking_id=tracking_id,
                 mapping=mapping,

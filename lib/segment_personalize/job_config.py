@@ -16,6 +16,8 @@ OPTIONAL_DEFAULTS = {
     "ITEM_ID_FIELD": "sku",
     "SINGLE_FILE": "false",
     "RUN_REPORT_PATH": "",
+    # Off unless given; given, it must name a field (an empty value is an error, not "off").
+    "EVENT_VALUE_FIELD": "",
 }
 BOOKMARK_ENABLED = "job-bookmark-enable"
 _TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
@@ -46,6 +48,7 @@ class JobConfig:
             "supported_events": list(self.mapping.supported_events),
             "event_types": {name: self.mapping.event_type(name) for name in self.mapping.supported_events},
             "item_id_field": self.mapping.item_id_field,
+            "event_value_field": self.mapping.event_value_field,
             "bookmarks": self.bookmarks,
         }
 
@@ -158,7 +161,11 @@ def parse_job_args(argv: list[str]) -> JobConfig:
     report_path = values["RUN_REPORT_PATH"] or output_path.rstrip("/") + ".report.json"
     _check_paths(input_path, output_path, report_path)
     try:
-        mapping = MappingConfig.from_settings(values["SUPPORTED_EVENTS"], values["ITEM_ID_FIELD"])
+        mapping = MappingConfig.from_settings(
+            values["SUPPORTED_EVENTS"],
+            values["ITEM_ID_FIELD"],
+            args.get("EVENT_VALUE_FIELD") if "EVENT_VALUE_FIELD" in present else None,
+        )
     except ValueError as error:
         raise ConfigError(str(error)) from None
     return JobConfig(

@@ -117,7 +117,7 @@ def _stage(
             raise NothingNew("no new Segment files since the last run; nothing was published")
         raise InputError(f"the data files under {config.input_path} hold no lines; {UNCHANGED}")
     try:
-        output = interaction_stats(read_interactions(spark, staging.data))
+        output = interaction_stats(read_interactions(spark, staging.data, config.mapping.csv_header))
     except Exception as error:
         raise RunFailed(f"reading the staged output back failed: {_summary(error)}; {UNCHANGED}") from None
     report = build_report(

@@ -46,6 +46,11 @@ def build_report(
         "dropped": dropped,
         "product_skips": {s.value: int(line_counts.get(s.value, 0)) for s in ProductSkip},
         "output_rows": output_rows,
+        **(
+            {"rows_without_value": int(dedupe_counts["rows_without_value"])}
+            if "rows_without_value" in dedupe_counts
+            else {}
+        ),
         "output": output,
         "accounting": {
             "lines_balance": input_lines == kept + sum(dropped.values()),

@@ -30,6 +30,7 @@ from enum import StrEnum
 from typing import Any
 
 from segment_personalize.event_types import parse_supported_events
+from segment_personalize.values import EVENT_VALUE_COLUMN, event_value, validate_value_field
 
 CSV_HEADER = ("USER_ID", "ITEM_ID", "EVENT_TYPE", "TIMESTAMP")
 DEFAULT_SUPPORTED_EVENTS = ("Product Added", "Product Clicked", "Order Completed")
@@ -153,20 +154,41 @@ class MappingConfig:
     item_id_field: str = DEFAULT_ITEM_ID_FIELD
     # (Segment event, EVENT_TYPE) for the supported events written under another name.
     renames: tuple[tuple[str, str], ...] = ()
+    # The field of properties (and of each product) written as EVENT_VALUE (values.py); None: no column.
+    event_value_field: str | None = None
 
     @classmethod
     def from_settings(
-        cls, supported_events: str | None = None, item_id_field: str | None = None
+        cls,
+        supported_events: str | None = None,
+        item_id_field: str | None = None,
+        event_value_field: str | None = None,
     ) -> MappingConfig:
-        """The SUPPORTED_EVENTS and ITEM_ID_FIELD settings as text (None: the default); ValueError if bad."""
+        """The SUPPORTED_EVENTS, ITEM_ID_FIELD and EVENT_VALUE_FIELD settings as text (None: the default);
+        ValueError if bad."""
+        value_field = None if event_value_field is None else validate_value_field(event_value_field)
         if supported_events is None:
-            return cls(item_id_field=(item_id_field or DEFAULT_ITEM_ID_FIELD).strip())
+            return cls(
+                item_id_field=(item_id_field or DEFAULT_ITEM_ID_FIELD).strip(), event_value_field=value_field
+            )
         pairs = parse_supported_events(supported_events)
         return cls(
             supported_events=tuple(name for name, _ in pairs),
             item_id_field=(item_id_field or DEFAULT_ITEM_ID_FIELD).strip(),
             renames=tuple((name, event_type) for name, event_type in pairs if name != event_type),
+            event_value_field=value_field,
         )
+
+    @property
+    def csv_header(self) -> tuple[str, ...]:
+        """The interactions CSV's columns: CSV_HEADER, then EVENT_VALUE when a value field is configured."""
+        return CSV_HEADER if self.event_value_field is None else (*CSV_HEADER, EVENT_VALUE_COLUMN)
+
+    @property
+    def read_fields(self) -> tuple[str, ...]:
+        """The fields read from properties and from each product: the item fields, then the value field."""
+        extra = () if self.event_value_field is None else (self.event_value_field,)
+        return tuple(dict.fromkeys((*self.item_id_fields, *extra)))
 
     @property
     def item_id_fields(self) -> tuple[str, ...]:
@@ -207,6 +229,10 @@ class MappingConfig:
                 f"{MAX_EVENT_TYPES} event types plus metadata fields in an interactions dataset "
                 "(rename several events to one type, e.g. 'Product Viewed=View,Product Clicked=View')"
             )
+        if self.event_value_field is not None and validate_value_field(self.event_value_field) != (
+            self.event_value_field
+        ):
+            raise ValueError("event_value_field must not have surrounding spaces")
         fields = self.item_id_fields
         if any(f not in ITEM_ID_FIELDS for f in fields) or len(set(fields)) != len(fields):
             allowed = ", ".join(ITEM_ID_FIELDS)
@@ -236,10 +262,17 @@ class MappedEvent:
     timestamp: int
     item_ids: tuple[str, ...]
     product_skips: dict[ProductSkip, int] = field(default_factory=dict)
+    # One EVENT_VALUE text (None: no usable value) per item, when a value field is configured; else None.
+    event_values: tuple[str | None, ...] | None = None
 
-    def interactions(self) -> list[tuple[str, str, str, int]]:
-        """Rows in CSV_HEADER order."""
-        return [(self.user_id, item, self.event_type, self.timestamp) for item in self.item_ids]
+    def interactions(self) -> list[tuple[Any, ...]]:
+        """Rows in MappingConfig.csv_header order."""
+        if self.event_values is None:
+            return [(self.user_id, item, self.event_type, self.timestamp) for item in self.item_ids]
+        return [
+            (self.user_id, item, self.event_type, self.timestamp, value)
+            for item, value in zip(self.item_ids, self.event_values, strict=True)
+        ]
 
 
 @dataclass(frozen=True)
@@ -379,9 +412,10 @@ def first_usable_id(fields: dict[str, Any], names: tuple[str, ...]) -> tuple[str
 
 
 def _products_items(
-    products: list[Any], item_fields: tuple[str, ...]
-) -> tuple[tuple[str, ...], dict[ProductSkip, int]]:
-    items: dict[str, None] = {}
+    products: list[Any], item_fields: tuple[str, ...], value_field: str | None = None
+) -> tuple[tuple[str, ...], dict[ProductSkip, int], tuple[str | None, ...]]:
+    """(item ids, skips, values): each kept item's value is its product's first appearance's."""
+    items: dict[str, str | None] = {}
     skips: dict[ProductSkip, int] = {}
     for product in products:
         fields = as_object(product) or {}
@@ -391,10 +425,10 @@ def _products_items(
         elif item in items:
             skip = ProductSkip.DUPLICATE_ITEM_ID
         else:
-            items[item] = None
+            items[item] = None if value_field is None else event_value(fields.get(value_field))
             continue
         skips[skip] = skips.get(skip, 0) + 1
-    return tuple(items), skips
+    return tuple(items), skips, tuple(items.values())
 
 
 def map_event(event: Any, config: MappingConfig) -> Outcome:
@@ -416,8 +450,9 @@ def map_event(event: Any, config: MappingConfig) -> Outcome:
     properties = as_object(event.get("properties")) or {}
     products = as_array(properties.get(PRODUCTS_FIELD))
     skips: dict[ProductSkip, int] = {}
+    value_field = config.event_value_field
     if products is not None:
-        item_ids, skips = _products_items(products, config.item_id_fields)
+        item_ids, skips, values = _products_items(products, config.item_id_fields, value_field)
         if not item_ids:
             invalid = skips.get(ProductSkip.INVALID_ITEM_ID, 0) > 0
             return Dropped(DropReason.INVALID_ITEM_ID if invalid else DropReason.MISSING_ITEM_ID)
@@ -426,6 +461,7 @@ def map_event(event: Any, config: MappingConfig) -> Outcome:
         if item_id is None:
             return Dropped(DropReason.MISSING_ITEM_ID if problem == "missing" else DropReason.INVALID_ITEM_ID)
         item_ids = (item_id,)
+        values = (None if value_field is None else event_value(properties.get(value_field)),)
 
     raw_time = _first_present(event, TIMESTAMP_FIELDS)
     if raw_time is None:
@@ -444,6 +480,7 @@ def map_event(event: Any, config: MappingConfig) -> Outcome:
         timestamp=timestamp,
         item_ids=item_ids,
         product_skips=skips,
+        event_values=None if value_field is None else values,
     )
 
 
@@ -534,14 +571,18 @@ def map_line(text: str, config: MappingConfig) -> Outcome:
     return map_event(event, config)
 
 
-def dedupe_key(event: MappedEvent) -> tuple[int, str, str, tuple[str, ...], str]:
+def dedupe_key(event: MappedEvent) -> tuple[Any, ...]:
     """Among kept events sharing a messageId, the one with the smallest key is written.
 
     Segment's at-least-once delivery repeats a call verbatim, so any copy would do; choosing the
     smallest makes the output independent of file order. The Spark job orders the same fields the same
     way (Spark compares strings by UTF-8 bytes, which is code point order, as Python does).
     """
-    return (event.timestamp, event.user_id, event.event_type, event.item_ids, event.anonymous_id or "")
+    key = (event.timestamp, event.user_id, event.event_type, event.item_ids)
+    if event.event_values is not None:
+        # Spark orders an array's null elements first.
+        key = (*key, tuple((v is not None, v or "") for v in event.event_values))
+    return (*key, event.anonymous_id or "")
 
 
 def dedupe(events: list[MappedEvent]) -> tuple[list[MappedEvent], int]:

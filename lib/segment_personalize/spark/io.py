@@ -42,6 +42,13 @@ INTERACTIONS_SCHEMA = StructType(
 )
 
 
+def interactions_schema(columns: tuple[str, ...] = CSV_HEADER) -> StructType:
+    """The written CSV's schema for its columns (MappingConfig.csv_header): EVENT_VALUE, when there, is
+    text that may be empty (Personalize allows null there)."""
+    extra = [StructField(name, StringType(), nullable=True) for name in columns[len(CSV_HEADER) :]]
+    return StructType([*INTERACTIONS_SCHEMA.fields, *extra])
+
+
 class InputError(Exception):
     """Input that cannot be read; the message is meant for the person running the job."""
 
@@ -124,10 +131,12 @@ def write_interactions(interactions: DataFrame, output_path: str, single_file: b
     return sorted(p.toString() for p in kept)
 
 
-def read_interactions(spark: SparkSession, output_path: str) -> DataFrame:
+def read_interactions(
+    spark: SparkSession, output_path: str, columns: tuple[str, ...] = CSV_HEADER
+) -> DataFrame:
     """Read the written CSV back as Personalize will: header, RFC 4180 quoting, fields may span lines."""
     return (
-        spark.read.schema(INTERACTIONS_SCHEMA)
+        spark.read.schema(interactions_schema(columns))
         .options(**CSV_OPTIONS, multiLine="true", mode="FAILFAST")
         .csv(output_path)
     )

@@ -32,7 +32,7 @@ def _strings(names: tuple[str, ...]) -> StructType:
 def event_schema(config: MappingConfig) -> StructType:
     properties = StructType(
         [
-            *_strings(config.item_id_fields).fields,
+            *_strings(config.read_fields).fields,
             StructField(PRODUCTS_FIELD, ArrayType(product_schema(config))),
         ]
     )
@@ -50,8 +50,8 @@ def text_event_schema() -> StructType:
 
 
 def properties_schema(config: MappingConfig) -> StructType:
-    return _strings((*config.item_id_fields, PRODUCTS_FIELD))
+    return _strings((*config.read_fields, PRODUCTS_FIELD))
 
 
 def product_schema(config: MappingConfig) -> StructType:
-    return _strings(config.item_id_fields)
+    return _strings(config.read_fields)

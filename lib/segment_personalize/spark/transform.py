@@ -27,12 +27,14 @@ from segment_personalize.spark.schema import (
     properties_schema,
     text_event_schema,
 )
+from segment_personalize.spark.values import item_values, render_value
 
 LINE_COLUMN = "value"  # what spark.read.text produces
 
 # Columns of the classified frame.
 REASON, MESSAGE_ID, ANONYMOUS_ID = "drop_reason", "message_id", "anonymous_id"
 USER_ID, EVENT_TYPE, TIMESTAMP, ITEM_IDS = "user_id", "event_type", "timestamp", "item_ids"
+EVENT_VALUES = "event_values"  # only when a value field is configured: one EVENT_VALUE text per item
 PRODUCT_SKIP_COLUMNS = {skip: f"n_{skip.value}" for skip in ProductSkip}
 
 
@@ -219,6 +221,12 @@ def _as_text(line: Sql, config: MappingConfig) -> Sql:
         ("top_item", _first_usable([f"{props}.{_name(item)}" for item in items])),
         ("product_items", f"transform({products}, p -> {product_item})"),
     ]
+    if config.event_value_field is not None:
+        value = _name(config.event_value_field)
+        fields += [
+            ("top_value", f"{props}.{value}"),
+            ("product_values", f"transform({products}, p -> {product}.{value})"),
+        ]
     return "named_struct(" + ", ".join(f"{sql_string(name)}, {value}" for name, value in fields) + ")"
 
 
@@ -247,9 +255,17 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
         return f"CASE WHEN _fits THEN {read} ELSE _t.{as_text_field} END"
 
     products = f"{read_props}.{rules.PRODUCTS_FIELD}"
+    value_field = config.event_value_field
+    value_texts: dict[str, Sql] = {}
+    if value_field is not None:
+        value_texts = {
+            "_top_value": fitted(f"{read_props}.{_name(value_field)}", "top_value"),
+            "_product_values": fitted(f"{products}.{_name(value_field)}", "product_values"),
+        }
     frame = _then(
         frame,
         done=("_n", "_t"),
+        **value_texts,
         _corrupt="NOT _fits AND _t.corrupt",
         _top_item=fitted(_first_usable([f"{read_props}.{item}" for item in items]), "top_item"),
         # products[].<item> of an array of structs: a plain field extraction, no lambda needed for one field.
@@ -300,6 +316,12 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
         _order_items="array_distinct(_listed)",
         _n_invalid="size(_product_items) - size(_listed) - _n_missing",
     )
+    if value_field is not None:
+        frame = _then(
+            frame,
+            done=("_product_values",),
+            _order_values=item_values("_order_items", "_product_items", "_product_values"),
+        )
     item_reason = _reason_if("_n_invalid > 0", DropReason.INVALID_ITEM_ID, DropReason.MISSING_ITEM_ID)
     top_reason = _missing_or_invalid("_top_problem", DropReason.MISSING_ITEM_ID, DropReason.INVALID_ITEM_ID)
     reason = (
@@ -317,6 +339,14 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
     }
     kept = f"{_name(REASON)} IS NULL"
     kept_order = f"{kept} AND _product_items IS NOT NULL"
+    values_column = (
+        []
+        if value_field is None
+        else [
+            f"CASE WHEN {kept} THEN coalesce(_order_values, array({render_value('_top_value')}))"
+            f" END AS {EVENT_VALUES}"
+        ]
+    )
     return frame.selectExpr(
         _name(REASON),
         f"CASE WHEN {kept} THEN {_usable_id(_field('messageId'))} END AS {MESSAGE_ID}",
@@ -329,6 +359,7 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
             f"CASE WHEN {kept_order} THEN {count} ELSE 0 END AS {PRODUCT_SKIP_COLUMNS[skip]}"
             for skip, count in skips.items()
         ),
+        *values_column,
     )
 
 
@@ -336,13 +367,29 @@ def dedupe(kept: DataFrame) -> DataFrame:
     """One event per messageId, the smallest by rules.dedupe_key; events without a messageId all stay."""
     # A null messageId must not group with other nulls: give each such row a key of its own.
     own_key = F.expr(f"CASE WHEN {MESSAGE_ID} IS NULL THEN monotonically_increasing_id() END")
-    chosen = F.expr(f"min(struct({_name(TIMESTAMP)}, {USER_ID}, {EVENT_TYPE}, {ITEM_IDS})) AS chosen")
+    # rules.dedupe_key: the values, when there are any, come after the item ids.
+    values = f", {EVENT_VALUES}" if EVENT_VALUES in kept.columns else ""
+    chosen = F.expr(f"min(struct({_name(TIMESTAMP)}, {USER_ID}, {EVENT_TYPE}, {ITEM_IDS}{values})) AS chosen")
     return kept.groupBy(F.col(MESSAGE_ID), own_key.alias("_own_key")).agg(chosen).select("chosen.*")
 
 
 def to_interactions(events: DataFrame) -> DataFrame:
     """Expand each event's items into rows with Personalize's column names, in CSV_HEADER order."""
     user, item, event_type, ts = CSV_HEADER
+    if EVENT_VALUES in events.columns:
+        # Each item with its own value: the arrays are parallel.
+        return events.selectExpr(
+            f"{USER_ID} AS {user}",
+            f"explode(arrays_zip({ITEM_IDS}, {EVENT_VALUES})) AS _z",
+            f"{EVENT_TYPE} AS {event_type}",
+            f"{_name(TIMESTAMP)} AS {ts}",
+        ).selectExpr(
+            user,
+            f"_z.{ITEM_IDS} AS {item}",
+            event_type,
+            ts,
+            f"_z.{EVENT_VALUES} AS {rules.EVENT_VALUE_COLUMN}",
+        )
     return events.selectExpr(
         f"{USER_ID} AS {user}",
         f"explode({ITEM_IDS}) AS {item}",
@@ -379,8 +426,12 @@ def line_metrics() -> list[Column]:
     ]
 
 
-def dedupe_metrics() -> list[Column]:
-    return [F.expr("count(1) AS kept_events"), _total(f"size({ITEM_IDS})", "output_rows")]
+def dedupe_metrics(config: MappingConfig | None = None) -> list[Column]:
+    metrics = [F.expr("count(1) AS kept_events"), _total(f"size({ITEM_IDS})", "output_rows")]
+    if config is not None and config.event_value_field is not None:
+        # Output rows whose EVENT_VALUE cell is empty: the field was absent or not a usable value.
+        metrics.append(_total(f"size(filter({EVENT_VALUES}, v -> v IS NULL))", "rows_without_value"))
+    return metrics
 
 
 def transform(lines: DataFrame, config: MappingConfig) -> Transformed:
@@ -391,5 +442,5 @@ def transform(lines: DataFrame, config: MappingConfig) -> Transformed:
     # filter through projections (inlining every alias, the parse included) but not through one. A
     # test pins it.
     classified = classify(lines, config).observe(line_counts, *line_metrics())
-    events = dedupe(classified.where(F.col(REASON).isNull())).observe(dedupe_counts, *dedupe_metrics())
+    events = dedupe(classified.where(F.col(REASON).isNull())).observe(dedupe_counts, *dedupe_metrics(config))
     return Transformed(to_interactions(events), line_counts, dedupe_counts)
