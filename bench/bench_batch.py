@@ -216,6 +216,16 @@ def print_phases(times: dict[str, list[float]], intervals: dict[str, list[Interv
         print(f"| {name} | " + " | ".join(f"{split[key]:.2f}" for key in columns) + " |")
 
 
+def bench_data(workdir: Path, events: int) -> Path:
+    """The generated Segment logs the benchmarks share, made once per size."""
+    data = workdir / f"segment-logs-{events}"
+    if not (data / "dummy-object.txt").exists():
+        print(f"generating {events} Segment calls under {data} ...", file=sys.stderr)
+        shutil.rmtree(data, ignore_errors=True)
+        write_segment_logs(data, events)
+    return data
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -232,11 +242,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
 
-    data = args.workdir / f"segment-logs-{args.events}"
-    if not (data / "dummy-object.txt").exists():
-        print(f"generating {args.events} Segment calls under {data} ...", file=sys.stderr)
-        shutil.rmtree(data, ignore_errors=True)
-        write_segment_logs(data, args.events)
+    data = bench_data(args.workdir, args.events)
     out = args.workdir / "out"
     event_logs = (args.workdir / "eventlog").resolve()
     extra_conf = {}

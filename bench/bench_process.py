@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -93,13 +92,10 @@ def main(argv: list[str] | None = None) -> None:
     if missing:
         names = ", ".join(missing)
         raise SystemExit(f"error: no virtualenv for Glue {names}: run make setup GLUE_VERSION=<version>")
-    from segment_personalize.sample_data import write_segment_logs
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_batch import bench_data
 
-    data = args.workdir / f"segment-logs-{args.events}"
-    if not (data / "dummy-object.txt").exists():
-        print(f"generating {args.events} Segment calls under {data} ...", file=sys.stderr)
-        shutil.rmtree(data, ignore_errors=True)
-        write_segment_logs(data, args.events)
+    data = bench_data(args.workdir, args.events)
     out = args.workdir / "process-out"
     size_mb = sum(p.stat().st_size for p in data.rglob("*.gz")) / 1e6
 

@@ -26,6 +26,7 @@ LAMBDA_PACKAGE = ROOT / "lambdas" / "personalize_stream"
 LAMBDA_RULES = (
     "segment_personalize/__init__.py",
     "segment_personalize/event_types.py",
+    "segment_personalize/json_lines.py",
     "segment_personalize/rules.py",
     "segment_personalize/values.py",
 )
