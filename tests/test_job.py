@@ -212,7 +212,7 @@ def test_a_write_failure_is_one_line_without_row_data(published, tmp_path: Path)
 
     def limit_file_size() -> None:
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG, as ENOSPC would, instead of a kill
-        resource.setrlimit(resource.RLIMIT_FSIZE, (300_000, 300_000))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
 
     completed = subprocess.run(
         [sys.executable, str(JOB), "--JOB_NAME", "full", "--S3_JSON_INPUT_PATH", str(logs),
