@@ -81,13 +81,13 @@ _SERVER_LIBRARY = {"name": "analytics-python", "version": "2.4.0"}
 
 # Session scenarios and their weights; see the module docstring.
 _SCENARIOS = (
-    ("returning", 34),
-    ("anonymous", 24),
-    ("first_login", 10),
-    ("new_device", 8),
-    ("track_login", 8),
-    ("alias_signup", 5),
-    ("shared_device", 3),
+    ("returning", 22),
+    ("anonymous", 38),
+    ("first_login", 12),
+    ("new_device", 10),
+    ("track_login", 9),
+    ("alias_signup", 7),
+    ("shared_device", 4),
 )
 # What a visitor does next while browsing. "view" is a page (web) or screen (app) call; "after_order" is
 # a server-side Order Updated/Refunded/Cancelled of the user's last order (Order Completed without one).
@@ -235,7 +235,7 @@ class _Generator:
         rng = self.rng
         scenario = rng.choices(self.scenarios, cum_weights=self.scenario_weights)[0]
         self.scenario_counts[scenario] += 1
-        before = rng.randrange(1, 6)  # anonymous calls before a login
+        before = rng.randrange(1, 9)  # anonymous calls before a login
         after = rng.randrange(1, 8)  # calls after it
         if scenario == "returning":
             user = rng.choice(self.known)
