@@ -4,7 +4,7 @@
 JSON, one Segment call a line, plus the ``dummy-object.txt`` Segment writes when it checks bucket access.
 
 The calls come from interleaved **sessions**: one visitor on one device (an ``anonymousId``) for a few
-calls in a row. A session is one of these scenarios:
+calls in a row. About half the calls carry no userId. A session is one of these scenarios:
 
 - ``returning``: a known user on a device they logged in on before. Every call carries the userId and
   the device's anonymousId; a quarter of these sessions open with an ``identify``.
