@@ -195,7 +195,6 @@ class _Generator:
         self.step_kinds, weights = zip(*_STEPS, strict=True)
         self.step_weights = list(accumulate(weights))
         self.sessions: list[_Session] = []
-        self.scenario_counts: dict[str, int] = dict.fromkeys(self.scenarios, 0)
 
     def _user(self, index: int) -> _User:
         rng = self.rng
@@ -234,7 +233,6 @@ class _Generator:
     def _session(self) -> _Session:
         rng = self.rng
         scenario = rng.choices(self.scenarios, cum_weights=self.scenario_weights)[0]
-        self.scenario_counts[scenario] += 1
         before = rng.randrange(1, 9)  # anonymous calls before a login
         after = rng.randrange(1, 8)  # calls after it
         if scenario == "returning":
@@ -247,8 +245,8 @@ class _Generator:
             return _Session(device, self._browse(rng.randrange(1, 8), None))
         if scenario == "shared_device":
             first, second = self._new_user(), rng.choice(self.known)
-            if second is first:
-                second = self._new_user()
+            while second is first:  # only once every user has been seen
+                second = rng.choice(self.known)
             steps = [*self._browse(before, None), ("identify", first), *self._browse(after, first)]
             steps += [("identify", second), *self._browse(rng.randrange(1, 5), second)]
             return _Session(device, steps)
