@@ -34,7 +34,7 @@ def snapshot(output: Path, report: Path) -> dict[str, bytes]:
 
 def leftovers(output: Path) -> list[str]:
     """What the job left beside the output folder besides the folder and its report."""
-    keep = {output.name, output.name + ".report.json"}
+    keep = {output.name, output.name + ".report.json", output.name + ".schema.json"}
     return sorted(
         p.name for p in output.parent.iterdir() if p.name.startswith(output.name) and p.name not in keep
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -178,3 +179,84 @@ def parse_job_args(argv: list[str]) -> JobConfig:
         bookmarks=args.get("job_bookmark_option") == BOOKMARK_ENABLED,
         raw_args=tuple((k, str(v)) for k, v in sorted(args.items()) if v is not None),
     )
+
+
+# -- several outputs (interactions, users, items) and the files published with them --------------------
+STAGING_INFIX = ".staging-"  # spark/publish.py stages a run in <interactions output>.staging-<run id>/
+
+
+def check_output_paths(
+    input_path: str,
+    outputs: Mapping[str, str],
+    report_path: str,
+    files: Iterable[str] = (),
+) -> None:
+    """Every output folder, the report and the extra files of one run, checked before Spark starts.
+
+    ``outputs``: dataset name -> output folder, the ``interactions`` one included (the staging folder
+    sits beside it); ``files``: the other files published with the run (the schema JSON files). On any
+    file system: no output holds or sits in the input, no two outputs overlap, none is inside the
+    staging folders, and the report and files are inside no output folder nor the input, each its own
+    path. Local paths are also checked on disk, as ``check_local_paths`` does (a folder, writable, and
+    writable beside it). Raises ConfigError naming the dataset and path.
+    """
+    source = _normalise(input_path)
+    named = [(name, path, _normalise(path)) for name, path in outputs.items()]
+    anchor = _normalise(outputs["interactions"]) if "interactions" in outputs else None
+    for index, (name, path, folder) in enumerate(named):
+        what = f"the {name} output path {path}"
+        if _inside(source, folder):
+            raise ConfigError(f"{what} contains the input path {input_path}")
+        if _inside(folder, source):
+            raise ConfigError(f"{what} is inside the input path {input_path}")
+        if anchor is not None and folder.startswith(anchor + STAGING_INFIX):
+            raise ConfigError(f"{what} is inside the staging folders of the interactions output")
+        for other_name, other_path, other in named[:index]:
+            if folder == other:
+                raise ConfigError(f"{what} is also the {other_name} output path")
+            if _inside(folder, other) or _inside(other, folder):
+                pairs = ((name, path), (other_name, other_path))
+                (inner, inner_path), (outer, outer_path) = pairs if _inside(folder, other) else pairs[::-1]
+                raise ConfigError(
+                    f"the {inner} output folder {inner_path} is inside the {outer} output folder {outer_path}"
+                )
+    published = [("the run report path", report_path), *(("the published file", f) for f in files)]
+    seen: dict[str, str] = {}
+    for what, path in published:
+        target = _normalise(path)
+        if target in seen:
+            raise ConfigError(f"{what} {path} is also {seen[target]}")
+        seen[target] = f"{what} {path}"
+        if _inside(target, source):
+            raise ConfigError(f"{what} {path} is inside the input path")
+        for name, _, folder in named:
+            if _inside(target, folder):
+                raise ConfigError(f"{what} {path} is inside the {name} output folder")
+    for name, path, _ in named:
+        _check_local_folder(path, name)
+    for what, path in published:
+        _check_local_file(path, what)
+
+
+def _check_local_folder(path: str, name: str) -> None:
+    folder = _local(path)
+    if folder is None:
+        return
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"the {name} output path {path} is a file; it must be a folder")
+    if folder.is_dir() and not _writable(folder):
+        raise ConfigError(f"the {name} output folder {path} is not writable")
+    beside = _nearest_existing(folder.parent)
+    if not _writable(beside):
+        raise ConfigError(f"cannot write beside the {name} output folder: {beside} is not writable")
+
+
+def _check_local_file(path: str, what: str) -> None:
+    file = _local(path)
+    if file is None:
+        return
+    if file.is_dir():
+        raise ConfigError(f"{what} {path} is a folder; it must be a file")
+    beside = _nearest_existing(file.parent)
+    if not _writable(beside):
+        raise ConfigError(f"cannot write {what} {path}: {beside} is not writable")
