@@ -4,6 +4,7 @@ play (a crawl that finishes)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -18,6 +19,8 @@ from crawler.definition import (
     SpecError,
     classifier_request,
     crawler_request,
+    dataset_specs,
+    table_ddl,
 )
 from crawler.ensure import (
     CatalogError,
@@ -396,3 +399,98 @@ def test_matches_ignores_what_aws_adds_and_json_reformatting() -> None:
     assert matches(current, wanted)
     assert not matches({**current, "Command": {"Name": "pythonshell"}}, wanted)
     assert not matches({"Command": {"Name": "glueetl"}}, wanted)  # Configuration missing
+
+
+# --- Users and Items tables ----------------------------------------------------------------------------
+
+
+def dataset_specs_for(**kwargs: str) -> tuple[CrawlerSpec, ...]:
+    interactions = CrawlerSpec("s3://b-1/transformed/interactions/", ROLE)
+    return dataset_specs(interactions, **kwargs)
+
+
+def test_users_and_items_get_their_own_classifier_crawler_and_table() -> None:
+    interactions, users, items = dataset_specs_for(
+        user_traits="plan,lifetime_value:float,visits:int", item_properties="CATEGORY_L1=category,brand"
+    )
+    assert interactions == CrawlerSpec("s3://b-1/transformed/interactions/", ROLE)
+    assert (users.dataset, users.s3_target, users.table) == ("USERS", "s3://b-1/transformed/users/", "users")
+    for spec, word in ((users, "users"), (items, "items")):
+        assert (spec.crawler_name, spec.classifier_name) == (
+            f"segment-personalize-{word}",
+            f"personalize-{word}-csv",
+        )
+    assert [(c.name, c.type, c.nullable) for c in users.columns] == [
+        ("USER_ID", "string", False),
+        ("plan", "string", True),
+        ("lifetime_value", "double", True),
+        ("visits", "int", True),
+    ]
+    classifier = classifier_request(users)
+    assert classifier["Header"] == ["USER_ID", "plan", "lifetime_value", "visits"]
+    assert classifier["CustomDatatypes"] == ["STRING", "STRING", "DOUBLE", "INT"]
+    # The COLUMN=source form: the header is the column, as the job writes it.
+    assert classifier_request(items)["Header"] == ["ITEM_ID", "CATEGORY_L1", "brand"]
+    assert items.column_names == ("item_id", "category_l1", "brand")
+    crawler = crawler_request(items)
+    assert crawler["Targets"]["S3Targets"][0]["Path"] == "s3://b-1/transformed/items/"
+    assert crawler["Classifiers"] == ["personalize-items-csv"]
+    assert crawler["Description"] == "Catalogs the Segment -> Personalize items CSV (segment-personalize)"
+    # Only what is configured; explicit folders (the job's --USERS_OUTPUT_PATH) win over the siblings.
+    assert len(dataset_specs_for()) == 1
+    (_, people) = dataset_specs_for(user_traits="plan", users_target="s3://b-2/people/")
+    assert (people.s3_target, people.table, people.bucket) == ("s3://b-2/people/", "people", "b-2")
+    renamed = CrawlerSpec("s3://b-1/x/interactions/", ROLE, crawler_name="nightly", classifier_name="csv")
+    (_, users) = dataset_specs(renamed, user_traits="plan")
+    assert (users.crawler_name, users.classifier_name) == ("nightly-users", "csv-users")
+
+
+def test_metadata_ddl_reads_empty_numbers_as_null_only_when_there_are_numbers() -> None:
+    _, users, items = dataset_specs_for(user_traits="plan,lifetime_value:float", item_properties="brand")
+    ddl = table_ddl(users)
+    assert re.findall(r"^\s+`(\w+)` (\w+),?$", ddl, flags=re.MULTILINE) == [
+        ("user_id", "string"),
+        ("plan", "string"),
+        ("lifetime_value", "double"),
+    ]
+    assert "CREATE EXTERNAL TABLE IF NOT EXISTS `segmentdata`.`users`" in ddl
+    assert "LOCATION 's3://b-1/transformed/users/'" in ddl
+    assert "'use.null.for.invalid.data' = 'TRUE'" in ddl
+    assert "use.null.for.invalid.data" not in table_ddl(items)  # strings only: an empty cell is ''
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"user_traits": "plan:bool"}, "user_traits: 'plan:bool' has type 'bool'; use string"),
+        ({"item_properties": "brand,,name"}, "item_properties: empty entry in 'brand,,name'"),
+    ],
+)
+def test_a_bad_trait_or_property_spec_is_refused_before_any_call(kwargs: dict, message: str) -> None:
+    with pytest.raises(SpecError, match=re.escape(message)):
+        dataset_specs_for(**kwargs)
+    flag, value = next(iter(kwargs.items()))
+    args = ["--s3-target", "s3://b-1/x/interactions/", "--role-arn", ROLE, "--ddl"]
+    assert crawler_main([*args, f"--{flag.replace('_', '-')}", value]) == 2
+
+
+def test_metadata_requests_are_valid_for_the_glue_service_model() -> None:
+    glue = offline("glue")
+    for spec in dataset_specs_for(user_traits="plan,ltv:float,n:int", item_properties="brand,price:float"):
+        with Stubber(glue) as stub:
+            stub.add_response("create_classifier", {}, {"CsvClassifier": classifier_request(spec)})
+            stub.add_response("create_crawler", {}, crawler_request(spec))
+            glue.create_classifier(CsvClassifier=classifier_request(spec))
+            glue.create_crawler(**crawler_request(spec))
+
+
+def test_ddl_prints_every_configured_table(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--s3-target", "s3://b-1/out/interactions/", "--role-arn", ROLE, "--ddl"]
+    assert crawler_main([*args, "--user-traits", "plan", "--item-properties", "price:float"]) == 0
+    ddl = capsys.readouterr().out
+    assert re.findall(r"CREATE EXTERNAL TABLE IF NOT EXISTS `segmentdata`.`(\w+)`", ddl) == [
+        "interactions",
+        "users",
+        "items",
+    ]
+    assert "`item_id` string,\n  `price` double\n)" in ddl
