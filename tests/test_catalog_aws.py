@@ -160,8 +160,10 @@ def test_named_queries_register_idempotently(aws_env: str, capsys: pytest.Captur
     athena = client("athena", aws_env)
     workgroup = unique("wg")
     athena.create_work_group(Name=workgroup)
-    # Without EVENT_VALUE (the default), event_values is not registered: it would fail on the table.
-    names = {named.PREFIX + name for name in load_queries() if name != "event_values"}
+    # Without EVENT_VALUE (the default), event_values is not registered: it would fail on the table; and
+    # without Users / Items tables, neither are the queries that join them.
+    metadata = {"item_metadata_coverage", "users_without_traits", "top_categories"}
+    names = {named.PREFIX + name for name in load_queries() if name not in {"event_values", *metadata}}
     first = named.register_named_queries(
         athena, database="segmentdata", table="interactions", workgroup=workgroup
     )
@@ -180,18 +182,68 @@ def test_named_queries_register_idempotently(aws_env: str, capsys: pytest.Captur
     assert out == [
         *(f"named query {n}: unchanged" for n in sorted(names)),
         "named query segment-personalize/event_values: not registered (needs event_value)",
+        "named query segment-personalize/item_metadata_coverage: not registered (needs the items table)",
+        "named query segment-personalize/top_categories: not registered (needs the items table)",
+        "named query segment-personalize/users_without_traits: not registered (needs the users table)",
     ]
-    # With it, event_values joins the others.
+    # With them, the rest join the others.
     args = ["register", "--workgroup", workgroup, "--endpoint-url", aws_env, "--event-value"]
+    args += ["--user-traits", "plan", "--item-properties", "CATEGORY_L1=category,PRICE=price:float"]
     assert athena_main(args) == 0
     out = capsys.readouterr().out.splitlines()
     assert sorted(out) == sorted(
         [
             *(f"named query {n}: unchanged" for n in names),
-            "named query segment-personalize/event_values: created",
+            *(f"named query segment-personalize/{n}: created" for n in ["event_values", *metadata]),
         ]
     )
     assert len(athena.list_named_queries(WorkGroup=workgroup)["NamedQueryIds"]) == len(load_queries())
+    stored = {
+        q["Name"]: q["QueryString"]
+        for q in (
+            athena.get_named_query(NamedQueryId=i)["NamedQuery"]
+            for i in athena.list_named_queries(WorkGroup=workgroup)["NamedQueryIds"]
+        )
+    }
+    # top_categories groups by the ECOMMERCE field, the column the Items table has.
+    assert "split(m.\"category_l1\", '|')" in stored["segment-personalize/top_categories"]
+    assert '"segmentdata"."users"' in stored["segment-personalize/users_without_traits"]
+
+
+def test_items_without_a_category_column_leave_top_categories_out(
+    aws_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workgroup = unique("wg")
+    client("athena", aws_env).create_work_group(Name=workgroup)
+    args = ["register", "--workgroup", workgroup, "--endpoint-url", aws_env, "--item-properties", "brand"]
+    assert athena_main(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "named query segment-personalize/item_metadata_coverage: created" in out
+    assert (
+        "named query segment-personalize/top_categories: not registered (needs a category column in items)"
+        in out
+    )
+    assert athena_main([*args[:-1], "brand:bool"]) == 2
+    assert capsys.readouterr().err == (
+        "error: item_properties: 'brand:bool' has type 'bool'; use string (default), float or int\n"
+    )
+
+
+def test_a_metadata_query_on_athena_without_its_table_says_why() -> None:
+    athena = offline("athena")
+    reason = "TABLE_NOT_FOUND: line 12:8: Table 'awsdatacatalog.segmentdata.items' does not exist"
+    with Stubber(athena) as stub:
+        stub.add_response("start_query_execution", {"QueryExecutionId": "q1"})
+        stub.add_response(
+            "get_query_execution",
+            {"QueryExecution": {"Status": {"State": "FAILED", "StateChangeReason": reason}}},
+        )
+        with pytest.raises(named.AthenaError) as raised:
+            named.run_saved_query(athena, "top_categories", out=None, sleep=lambda s: None)
+    assert str(raised.value) == (
+        "top_categories needs the items table, which segmentdata does not have (the job writes it only "
+        f"with --ITEM_PROPERTIES; crawl with the same setting): query q1 FAILED: {reason}"
+    )
 
 
 # --- with Stubber: what moto does not implement ---------------------------------------------------------
