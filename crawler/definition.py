@@ -9,6 +9,10 @@ The column set is chosen explicitly, never guessed from the files: the job write
 it runs with ``--EVENT_VALUE_FIELD``, and a classifier whose header differs from the files' does not
 match them (the crawler then falls back to the built-in classifier and its guesses). So the crawler is
 told, by ``CrawlerSpec.event_value``, what the job was told.
+
+The Users and Items folders are cataloged the same way, from the job's --USER_TRAITS / --ITEM_PROPERTIES
+(``CrawlerSpec.dataset`` / ``metadata``, ``dataset_specs``): their headers and types come from those specs
+through personalize_schema's parser, each folder with its own classifier and crawler.
 """
 
 from __future__ import annotations
