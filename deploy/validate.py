@@ -140,10 +140,13 @@ def load_deployable(path: Path = DEFAULT_PATH, env: Mapping[str, str] = os.envir
     # Users / Items: Personalize's schema rules (reserved names, column counts, types) hold whether or
     # not deploy manages the dataset group; with one, personalize_plan says the same line again.
     domain = config.domain if config.domain in DOMAINS else ""  # an unknown one is personalize_plan's line
+    base = baseline(config)
     for key, schema in (("user_traits", users_schema), ("item_properties", items_schema)):
-        if getattr(config, key).strip():
+        value = getattr(config, key)
+        # Where the job's own parser refuses the spec, its line (above) is the one; this adds the rest.
+        if value.strip() and glue_job_refusal(replace(base, **{key: value})) is None:
             try:
-                schema(parse_columns(getattr(config, key), key), domain=domain)
+                schema(parse_columns(value, key), domain=domain)
             except ValueError as error:
                 problems.append(str(error))
     if config.put_users and not config.user_traits.strip() and lambda_refusal(config) is None:
