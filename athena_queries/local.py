@@ -6,6 +6,12 @@ BIGINT), and the session time zone is UTC, as in Athena. Which columns there are
 header, which the job writes: EVENT_VALUE (DOUBLE) is there when the job ran with --EVENT_VALUE_FIELD.
 A saved query that needs a column the files lack is skipped (``MissingColumns``), not run.
 
+The Users and Items tables are views over the job's ``users/`` and ``items/`` folders beside the
+interactions folder (or any folders named), made only for a query that joins them: without the folder the
+query is skipped (``MissingTable``). Their header must start with USER_ID / ITEM_ID; the metadata
+columns' types come from the trait / property spec when given (the header must then be the spec's), else
+from the schema file the job writes beside the folder (``users.schema.json``), else they are text.
+
 The saved queries avoid the transpile's silent traps (integer division, date_diff day counting,
 regexp_replace back-references, approx_* functions), ``traps.check_portable`` refuses SQL that uses
 them, and tests/test_athena_queries.py pins every saved query's exact result so that anything else
@@ -15,19 +21,37 @@ slipping through is caught.
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import sqlglot
+from segment_personalize.personalize_schema import ITEMS, USERS
 
-from athena_queries.saved import IDENTIFIER, QueryError, SavedQuery, get_query
+from athena_queries.saved import (
+    IDENTIFIER,
+    METADATA_TABLES,
+    MissingTable,
+    QueryError,
+    Skipped,
+    choose_category,
+    get_query,
+)
 from athena_queries.traps import check_portable
-from crawler.definition import Column, interactions_columns
+from crawler.definition import (
+    ID_COLUMNS,
+    METADATA_TYPES,
+    Column,
+    SpecError,
+    interactions_columns,
+    metadata_columns,
+)
 
 # The catalog's types (crawler/definition.py) as DuckDB spells them.
-DUCKDB_TYPES = {"string": "VARCHAR", "bigint": "BIGINT", "double": "DOUBLE"}
+DUCKDB_TYPES = {"string": "VARCHAR", "bigint": "BIGINT", "double": "DOUBLE", "int": "INTEGER"}
+DATASETS = {"users": USERS, "items": ITEMS}
 # The headers the job writes, each with its columns: without and with EVENT_VALUE.
 KNOWN_HEADERS = {
     tuple(c.name for c in columns): columns
@@ -57,8 +81,7 @@ def _header(path: Path) -> tuple[str, ...] | None:
     return tuple(first) if first else None
 
 
-def detect_columns(files: Sequence[Path]) -> tuple[Column, ...]:
-    """The columns the files' header names; every file must have the same one."""
+def _one_header(files: Sequence[Path]) -> tuple[tuple[str, ...], Path]:
     headers: dict[tuple[str, ...], Path] = {}
     for path in files:
         header = _header(path)
@@ -70,10 +93,35 @@ def detect_columns(files: Sequence[Path]) -> tuple[Column, ...]:
     if not headers:
         raise QueryError(f"the CSV files in {files[0].parent} have no header")
     ((header, path),) = headers.items()
+    return header, path
+
+
+def detect_columns(files: Sequence[Path]) -> tuple[Column, ...]:
+    """The columns the files' header names; every file must have the same one."""
+    header, path = _one_header(files)
     if header not in KNOWN_HEADERS:
         expected = " or ".join(",".join(h) for h in KNOWN_HEADERS)
         raise QueryError(f"{path.name} has the header {','.join(header)}; the job writes {expected}")
     return KNOWN_HEADERS[header]
+
+
+def _create_view(
+    connection: Any, database: str, table: str, paths: Sequence[Path], columns: Sequence[Column]
+) -> None:
+    types = ", ".join(f"'{c.name}': '{DUCKDB_TYPES[c.type]}'" for c in columns)
+    selected = ", ".join(f'"{c.name}" AS {c.catalog_name}' for c in columns)
+    files = ", ".join("'" + str(f).replace("'", "''") + "'" for f in paths)
+    connection.execute(
+        f'CREATE VIEW "{database}"."{table}" AS SELECT {selected} FROM read_csv([{files}], header = true, '
+        f"delim = ',', quote = '\"', escape = '\"', auto_detect = false, columns = {{{types}}})"
+    )
+
+
+def _data_files(folder: Path) -> list[Path]:
+    paths = [p for p in _csv_files(folder) if p.stat().st_size > 0]  # an empty part file has no rows
+    if not paths:
+        raise QueryError(f"the CSV files in {folder} are empty: no header to read")
+    return paths
 
 
 def connect(
@@ -83,21 +131,57 @@ def connect(
     for value in (database, table):
         if not IDENTIFIER.fullmatch(value):
             raise QueryError(f"database and table names must be letters, digits and _, got {value!r}")
-    paths = [p for p in _csv_files(output_dir) if p.stat().st_size > 0]  # an empty part file has no rows
-    if not paths:
-        raise QueryError(f"the CSV files in {output_dir} are empty: no header to read")
+    paths = _data_files(output_dir)
     csv_columns = detect_columns(paths)
     connection = duckdb.connect()
     connection.execute("SET TimeZone = 'UTC'")
-    columns = ", ".join(f"'{c.name}': '{DUCKDB_TYPES[c.type]}'" for c in csv_columns)
-    selected = ", ".join(f'"{c.name}" AS {c.catalog_name}' for c in csv_columns)
-    files = ", ".join("'" + str(f).replace("'", "''") + "'" for f in paths)
     connection.execute(f'CREATE SCHEMA "{database}"')
-    connection.execute(
-        f'CREATE VIEW "{database}"."{table}" AS SELECT {selected} FROM read_csv([{files}], header = true, '
-        f"delim = ',', quote = '\"', escape = '\"', auto_detect = false, columns = {{{columns}}})"
-    )
+    _create_view(connection, database, table, paths, csv_columns)
     return connection, csv_columns
+
+
+def _schema_kinds(schema_file: Path) -> dict[str, str] | None:
+    """{field: string / float / int} from the Personalize schema the job wrote, or None without one."""
+    if not schema_file.is_file():
+        return None
+    try:
+        fields = json.loads(schema_file.read_text(encoding="utf-8"))["fields"]
+        kinds = {}
+        for field in fields:
+            types = field["type"] if isinstance(field["type"], list) else [field["type"]]
+            kinds[field["name"]] = next((t for t in types if t in METADATA_TYPES), "string")
+        return kinds
+    except (ValueError, KeyError, TypeError):
+        raise QueryError(f"{schema_file} is not a Personalize schema the job wrote") from None
+
+
+def metadata_table_columns(
+    dataset: str, folder: Path, spec: str | None
+) -> tuple[list[Path], tuple[Column, ...]]:
+    """The part files of a Users / Items folder and their columns (see the module docstring)."""
+    paths = _data_files(folder)
+    header, path = _one_header(paths)
+    if spec is not None:
+        try:
+            columns = metadata_columns(dataset, spec)
+        except SpecError as error:
+            raise QueryError(str(error)) from None
+        if header != tuple(c.name for c in columns):
+            raise QueryError(
+                f"{path.name} has the header {','.join(header)}; with that spec the job writes "
+                f"{','.join(c.name for c in columns)}"
+            )
+        return paths, columns
+    if not header or header[0] != ID_COLUMNS[dataset] or len(header) < 2:
+        raise QueryError(
+            f"{path.name} has the header {','.join(header)}; the job's {dataset.title()} CSV starts with "
+            f"{ID_COLUMNS[dataset]} and has a column per metadata field"
+        )
+    kinds = _schema_kinds(folder.parent / f"{dataset.lower()}.schema.json") or {}
+    return paths, (
+        Column(header[0], "string"),
+        *(Column(name, METADATA_TYPES[kinds.get(name, "string")], nullable=True) for name in header[1:]),
+    )
 
 
 def with_athena_timestamps(connection: Any, duckdb_sql: str) -> str:
@@ -115,31 +199,66 @@ def with_athena_timestamps(connection: Any, duckdb_sql: str) -> str:
     return f"SELECT * REPLACE ({replaced}) FROM ({duckdb_sql})"
 
 
-def resolve(query: str, database: str, table: str) -> tuple[SavedQuery | None, str]:
-    """A saved query's name (rendered for ``database``.``table``), or Athena SQL as it is."""
-    if IDENTIFIER.fullmatch(query):
-        saved = get_query(query)
-        return saved, saved.render(database, table)
-    return None, query
-
-
 def run_local(
     query: str,
     output_dir: Path | str,
     *,
     database: str = "segmentdata",
     table: str = "interactions",
+    users_dir: Path | str | None = None,
+    items_dir: Path | str | None = None,
+    users_table: str = "users",
+    items_table: str = "items",
+    user_traits: str | None = None,
+    item_properties: str | None = None,
+    category: str = "",
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """A saved query's name or Athena SQL -> (column names, rows), on the CSV files in ``output_dir``.
 
-    A saved query that needs a column the files lack raises ``MissingColumns`` (a ``QueryError``).
+    ``users_dir`` / ``items_dir`` default to the ``users/`` / ``items/`` folders beside ``output_dir``,
+    as the job writes them. A saved query that needs a column or a table the output lacks raises
+    ``Skipped`` (``MissingColumns``, ``MissingTable``: a ``QueryError``).
     """
-    saved, athena_sql = resolve(query, database, table)
-    check_portable(athena_sql)
-    connection, columns = connect(Path(output_dir), database, table)
+    output_dir = Path(output_dir)
+    folders = {
+        "users": Path(users_dir) if users_dir else output_dir.parent / "users",
+        "items": Path(items_dir) if items_dir else output_dir.parent / "items",
+    }
+    names = {"users": users_table, "items": items_table}
+    specs = {"users": user_traits, "items": item_properties}
+    saved = get_query(query) if IDENTIFIER.fullmatch(query) else None
+    connection, columns = connect(output_dir, database, table)
     try:
         if saved is not None:
             saved.check_columns([c.catalog_name for c in columns], f"{database}.{table}")
+        chosen = category or "category"
+        # Metadata tables: for a saved query, those it joins; for SQL of your own, every one there is.
+        present = tuple(t for t in METADATA_TABLES if folders[t].is_dir())
+        wanted = saved.tables if saved is not None else present
+        for kind in wanted:
+            if not folders[kind].is_dir():
+                raise MissingTable(
+                    f"{saved.name if saved else 'the query'} needs the {kind} table: there is no "
+                    f"{kind.title()} output at {folders[kind]} (the job writes it only with "
+                    f"{METADATA_TABLES[kind]})"
+                )
+            paths, table_columns = metadata_table_columns(DATASETS[kind], folders[kind], specs[kind])
+            _create_view(connection, database, names[kind], paths, table_columns)
+            if kind == "items" and saved is not None and saved.uses_category:
+                names_found = [c.catalog_name for c in table_columns]
+                found = choose_category(names_found, category)
+                if found is None:
+                    raise Skipped(
+                        f"{saved.name} needs a category column in {database}.{items_table}, which has "
+                        f"({', '.join(names_found)}): name one with --category-column"
+                    )
+                chosen = found
+        athena_sql = (
+            saved.render(database, table, users_table=users_table, items_table=items_table, category=chosen)
+            if saved is not None
+            else query
+        )
+        check_portable(athena_sql)
         cursor = connection.execute(with_athena_timestamps(connection, to_duckdb(athena_sql)))
         return [d[0] for d in cursor.description], cursor.fetchall()
     except duckdb.Error as error:

@@ -8,13 +8,13 @@ that call is missing the query is reported "stale" rather than duplicated.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from athena_queries.output import render
-from athena_queries.saved import BASE_COLUMNS, SavedQuery, applicable_queries, get_query
+from athena_queries.saved import BASE_COLUMNS, METADATA_TABLES, SavedQuery, applicable_queries, get_query
 
 PREFIX = "segment-personalize/"
 TERMINAL = {"SUCCEEDED", "FAILED", "CANCELLED"}
@@ -46,20 +46,32 @@ def register_named_queries(
     table: str,
     workgroup: str = "primary",
     columns: Collection[str] = BASE_COLUMNS,
+    tables: Mapping[str, str] | None = None,
+    category: str | None = None,
 ) -> dict[str, str]:
-    """Create each saved query the table can run as a named query, or update it when its text changed.
+    """Create each saved query the tables can run as a named query, or update it when its text changed.
 
-    ``columns`` are the table's (``CrawlerSpec.column_names``): a query that requires another column
-    (``event_values`` on a table without EVENT_VALUE) is left out, so no registered query fails.
+    ``columns`` are the interactions table's (``CrawlerSpec.column_names``), ``tables`` the metadata
+    tables there are ({"users": table name, "items": ...}) and ``category`` the Items column
+    top_categories groups by (None: no such column). A query that requires something else
+    (``event_values`` on a table without EVENT_VALUE, ``item_metadata_coverage`` without Items) is left
+    out, so no registered query fails.
     """
+    tables = dict(tables or {})
     existing = existing_named_queries(athena, workgroup)
     actions = {}
-    for query in applicable_queries(columns).values():
+    for query in applicable_queries(columns, tables, category).values():
         name = named_query_name(query)
         wanted = {
             "Name": name,
             "Description": query.description,
-            "QueryString": query.render(database, table),
+            "QueryString": query.render(
+                database,
+                table,
+                users_table=tables.get("users", "users"),
+                items_table=tables.get("items", "items"),
+                category=category or "category",
+            ),
         }
         current = existing.get(name)
         if current is None:
@@ -133,6 +145,9 @@ def run_saved_query(
     *,
     database: str = "segmentdata",
     table: str = "interactions",
+    users_table: str = "users",
+    items_table: str = "items",
+    category: str = "category",
     workgroup: str = "primary",
     output_location: str | None = None,
     poll_seconds: float = 1.0,
@@ -145,7 +160,9 @@ def run_saved_query(
     try:
         columns, rows = run_query(
             athena,
-            query.render(database, table),
+            query.render(
+                database, table, users_table=users_table, items_table=items_table, category=category
+            ),
             database=database,
             workgroup=workgroup,
             output_location=output_location,
@@ -159,6 +176,12 @@ def run_saved_query(
                 f"{name} needs column {', '.join(query.requires)}, which {database}.{table} does not "
                 "have (the job writes EVENT_VALUE only with --EVENT_VALUE_FIELD; crawl with "
                 f"--event-value): {error}"
+            ) from None
+        if query.tables and "TABLE_NOT_FOUND" in str(error):
+            params = " / ".join(METADATA_TABLES[t] for t in query.tables)
+            raise AthenaError(
+                f"{name} needs {query.needs()}, which {database} does not have (the job writes it only "
+                f"with {params}; crawl with the same setting): {error}"
             ) from None
         raise
     if out is not None:

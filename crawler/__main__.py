@@ -1,10 +1,13 @@
-"""python -m crawler: create or update the classifier and crawler, crawl, and report the tables.
+"""python -m crawler: create or update the classifiers and crawlers, crawl, and report the tables.
 
     python -m crawler --s3-target s3://bucket/transformed/interactions/ \\
         --role-arn arn:aws:iam::123456789012:role/segment-personalize-glue [--create-database] \\
-        [--event-value]
+        [--event-value] [--user-traits "plan,lifetime_value:float"] [--item-properties "category,price:float"]
 
---event-value when the job runs with --EVENT_VALUE_FIELD (its CSV then has an EVENT_VALUE column).
+--event-value when the job runs with --EVENT_VALUE_FIELD (its CSV then has an EVENT_VALUE column);
+--user-traits / --item-properties when it runs with --USER_TRAITS / --ITEM_PROPERTIES: the users/ and
+items/ folders beside the interactions folder (or --users-target / --items-target) are cataloged too,
+each by its own classifier and crawler.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from datetime import UTC, datetime
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from crawler.definition import CrawlerSpec, SpecError, table_ddl
+from crawler.definition import CrawlerSpec, SpecError, dataset_specs, table_ddl
 from crawler.ensure import (
     CatalogError,
     crawled_tables,
@@ -45,6 +48,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="the job writes EVENT_VALUE (it runs with --EVENT_VALUE_FIELD): catalog it as double",
     )
+    parser.add_argument(
+        "--user-traits",
+        default="",
+        help="the job's --USER_TRAITS (e.g. plan,lifetime_value:float): catalog the users/ folder too",
+    )
+    parser.add_argument(
+        "--item-properties",
+        default="",
+        help="the job's --ITEM_PROPERTIES (e.g. category,price:float): catalog the items/ folder too",
+    )
+    parser.add_argument("--users-target", default="", help="the job's --USERS_OUTPUT_PATH, if set")
+    parser.add_argument("--items-target", default="", help="the job's --ITEMS_OUTPUT_PATH, if set")
     parser.add_argument("--create-database", action="store_true", help="create the database if missing")
     parser.add_argument("--no-start", action="store_true", help="set up only; do not crawl")
     parser.add_argument("--ddl", action="store_true", help="print the equivalent CREATE TABLE and exit")
@@ -57,7 +72,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        spec = CrawlerSpec(
+        interactions = CrawlerSpec(
             s3_target=args.s3_target,
             role_arn=args.role_arn,
             database=args.database,
@@ -66,27 +81,40 @@ def main(argv: list[str] | None = None) -> int:
             table_prefix=args.table_prefix,
             event_value=args.event_value,
         )
+        specs = dataset_specs(
+            interactions,
+            user_traits=args.user_traits,
+            item_properties=args.item_properties,
+            users_target=args.users_target,
+            items_target=args.items_target,
+        )
         if args.ddl:
-            print(table_ddl(spec))
+            print("\n\n".join(table_ddl(spec) for spec in specs))
             return 0
         glue = boto3.client("glue", endpoint_url=args.endpoint_url)
-        require_bucket(boto3.client("s3", endpoint_url=args.endpoint_url), spec.bucket)
+        s3 = boto3.client("s3", endpoint_url=args.endpoint_url)
+        for bucket in dict.fromkeys(spec.bucket for spec in specs):
+            require_bucket(s3, bucket)
         if args.create_database:
-            print(f"database {spec.database}: {ensure_database(glue, spec.database)}")
+            print(f"database {interactions.database}: {ensure_database(glue, interactions.database)}")
         else:
-            require_database(glue, spec.database)  # before creating anything, not halfway through
-        print(f"classifier {spec.classifier_name}: {ensure_classifier(glue, spec)}")
-        print(f"crawler {spec.crawler_name}: {ensure_crawler(glue, spec)}")
+            require_database(glue, interactions.database)  # before creating anything, not halfway through
+        for spec in specs:
+            print(f"classifier {spec.classifier_name}: {ensure_classifier(glue, spec)}")
+            print(f"crawler {spec.crawler_name}: {ensure_crawler(glue, spec)}")
         if args.no_start:
             return 0
-        started = datetime.now(UTC)
-        last = start_and_wait(glue, spec.crawler_name, poll_seconds=args.poll_seconds, timeout=args.timeout)
-        print(f"crawl {last.get('Status', 'done')}; tables created or updated:")
-        for table in crawled_tables(glue, spec, since=started) or [
-            "(none: the schema was already up to date)"
-        ]:
-            print(f"  {table}")
-        print(f"table {spec.database}.{spec.table}: {ensure_table(glue, spec)}")
+        for spec in specs:
+            started = datetime.now(UTC)
+            last = start_and_wait(
+                glue, spec.crawler_name, poll_seconds=args.poll_seconds, timeout=args.timeout
+            )
+            print(f"crawl {last.get('Status', 'done')}; tables created or updated:")
+            for table in crawled_tables(glue, spec, since=started) or [
+                "(none: the schema was already up to date)"
+            ]:
+                print(f"  {table}")
+            print(f"table {spec.database}.{spec.table}: {ensure_table(glue, spec)}")
         return 0
     except (SpecError, CatalogError) as error:
         print(f"error: {error}", file=sys.stderr)

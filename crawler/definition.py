@@ -9,6 +9,10 @@ The column set is chosen explicitly, never guessed from the files: the job write
 it runs with ``--EVENT_VALUE_FIELD``, and a classifier whose header differs from the files' does not
 match them (the crawler then falls back to the built-in classifier and its guesses). So the crawler is
 told, by ``CrawlerSpec.event_value``, what the job was told.
+
+The Users and Items folders are cataloged the same way, from the job's --USER_TRAITS / --ITEM_PROPERTIES
+(``CrawlerSpec.dataset`` / ``metadata``, ``dataset_specs``): their headers and types come from those specs
+through personalize_schema's parser, each folder with its own classifier and crawler.
 """
 
 from __future__ import annotations
@@ -21,13 +25,22 @@ from importlib import resources
 from string import Template
 from typing import Any
 
+from segment_personalize import personalize_schema
+from segment_personalize.personalize_schema import INTERACTIONS as INTERACTIONS_DATASET
+from segment_personalize.personalize_schema import ITEMS, USERS, parse_columns
 from segment_personalize.rules import CSV_HEADER
 
 ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}")
 IDENTIFIER = re.compile(r"[a-z0-9_]{1,255}")
 # Catalog (Athena/Hive) type -> the classifier's name for it. Glue's CustomDatatypes vocabulary is
 # BINARY, BOOLEAN, DATE, DECIMAL, DOUBLE, FLOAT, INT, LONG, SHORT, STRING, TIMESTAMP: bigint is LONG.
-CLASSIFIER_TYPES = {"string": "STRING", "bigint": "LONG", "double": "DOUBLE"}
+CLASSIFIER_TYPES = {"string": "STRING", "bigint": "LONG", "double": "DOUBLE", "int": "INT"}
+# A Personalize metadata column's kind (personalize_schema.Column.kind) -> its catalog type. Personalize's
+# float is a 32-bit Avro float, but the CSV holds decimal text: double reads every value the job writes.
+# int is Personalize's 32-bit Avro int, Athena's int.
+METADATA_TYPES = {"string": "string", "float": "double", "int": "int"}
+# The id column each dataset's CSV starts with.
+ID_COLUMNS = {USERS: "USER_ID", ITEMS: "ITEM_ID"}
 
 
 class SpecError(ValueError):
@@ -63,6 +76,41 @@ def interactions_columns(event_value: bool = False) -> tuple[Column, ...]:
     return (*INTERACTIONS, EVENT_VALUE) if event_value else INTERACTIONS
 
 
+def metadata_columns(dataset: str, spec: str) -> tuple[Column, ...]:
+    """A Users or Items CSV's columns: its id, then one per trait / property of the job's spec.
+
+    ``spec`` is the job's --USER_TRAITS / --ITEM_PROPERTIES (``"plan,lifetime_value:float"``), read by
+    personalize_schema's parser, so the names are the CSV header the job writes. Every metadata column
+    may be empty (a user or item with no fitting value).
+    """
+    setting = "user_traits" if dataset == USERS else "item_properties"
+    try:
+        columns = parse_columns(spec, setting)
+    except ValueError as error:
+        raise SpecError(str(error)) from None
+    if not columns:
+        raise SpecError(f"{setting} is empty: a {dataset.title()} table needs at least one column")
+    return (
+        Column(ID_COLUMNS[dataset], "string"),
+        *(Column(c.name, METADATA_TYPES[c.kind], nullable=True) for c in columns),
+    )
+
+
+def sibling_folder(s3_target: str, dataset: str) -> str:
+    """The job's default Users / Items folder: ``users/`` / ``items/`` beside the interactions folder."""
+    parent = s3_target.rstrip("/").rsplit("/", 1)[0]
+    return f"{parent}/{dataset.lower()}/"
+
+
+def sibling_name(name: str, dataset: str) -> str:
+    """The crawler / classifier name for another dataset: ``interactions`` in the name becomes it."""
+    word = dataset.lower()
+    if "interactions" in name:
+        head, _, tail = name.rpartition("interactions")
+        return f"{head}{word}{tail}"
+    return f"{name}-{word}"
+
+
 @dataclass(frozen=True)
 class CrawlerSpec:
     s3_target: str
@@ -72,6 +120,9 @@ class CrawlerSpec:
     classifier_name: str = "personalize-interactions-csv"
     table_prefix: str = ""
     event_value: bool = False  # the job writes EVENT_VALUE (it runs with --EVENT_VALUE_FIELD)
+    # INTERACTIONS, or USERS / ITEMS with ``metadata`` = the job's --USER_TRAITS / --ITEM_PROPERTIES.
+    dataset: str = INTERACTIONS_DATASET
+    metadata: str = ""
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?", self.s3_target):
@@ -87,6 +138,10 @@ class CrawlerSpec:
             raise SpecError(
                 f"the database name must be lowercase letters, digits and _, got {self.database!r}"
             )
+        if self.dataset not in personalize_schema.DATASET_TYPES:
+            raise SpecError(f"dataset must be one of {', '.join(personalize_schema.DATASET_TYPES)}")
+        if self.dataset != INTERACTIONS_DATASET:
+            metadata_columns(self.dataset, self.metadata)  # a bad spec is refused here, before any call
 
     @property
     def bucket(self) -> str:
@@ -100,12 +155,48 @@ class CrawlerSpec:
 
     @property
     def columns(self) -> tuple[Column, ...]:
-        return interactions_columns(self.event_value)
+        if self.dataset == INTERACTIONS_DATASET:
+            return interactions_columns(self.event_value)
+        return metadata_columns(self.dataset, self.metadata)
 
     @property
     def column_names(self) -> tuple[str, ...]:
         """The table's column names as Athena shows them (what saved queries may require)."""
         return tuple(c.catalog_name for c in self.columns)
+
+
+def dataset_specs(
+    interactions: CrawlerSpec,
+    *,
+    user_traits: str = "",
+    item_properties: str = "",
+    users_target: str = "",
+    items_target: str = "",
+) -> tuple[CrawlerSpec, ...]:
+    """The interactions spec, then one per configured Users / Items dataset.
+
+    Each folder gets its own classifier and crawler (names derived from the interactions ones:
+    ``segment-personalize-users``, ``personalize-users-csv``). One crawler over the three folders would
+    need its classifiers to pick files by header, and Glue does not document that a custom CSV
+    classifier with a header refuses files with another one: the first could type them all. One
+    classifier per crawler makes each table's types certain.
+    """
+    specs = [interactions]
+    for dataset, spec, target in ((USERS, user_traits, users_target), (ITEMS, item_properties, items_target)):
+        if spec.strip():
+            specs.append(
+                CrawlerSpec(
+                    s3_target=target or sibling_folder(interactions.s3_target, dataset),
+                    role_arn=interactions.role_arn,
+                    database=interactions.database,
+                    crawler_name=sibling_name(interactions.crawler_name, dataset),
+                    classifier_name=sibling_name(interactions.classifier_name, dataset),
+                    table_prefix=interactions.table_prefix,
+                    dataset=dataset,
+                    metadata=spec,
+                )
+            )
+    return tuple(specs)
 
 
 def csv_classifier(name: str, columns: Sequence[Column]) -> dict[str, Any]:
@@ -135,7 +226,9 @@ def crawler_request(spec: CrawlerSpec) -> dict[str, Any]:
         "Name": spec.crawler_name,
         "Role": spec.role_arn,
         "DatabaseName": spec.database,
-        "Description": "Catalogs the Segment -> Personalize interactions CSV (segment-personalize)",
+        "Description": (
+            f"Catalogs the Segment -> Personalize {spec.dataset.lower()} CSV (segment-personalize)"
+        ),
         # The job's output folder holds only part files: exclusions guard against a stray report or
         # marker file ever becoming a second table.
         "Targets": {

@@ -12,10 +12,13 @@ from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
+from segment_personalize.personalize_schema import INTERACTIONS, ITEMS, USERS
 
 from crawler.definition import CrawlerSpec, classifier_request, crawler_request, table_parameters
 
 Progress = Callable[[str], None]
+# The crawler's flag and the job's parameter that name a Users / Items table's columns.
+_SETTINGS = {USERS: ("--user-traits", "--USER_TRAITS"), ITEMS: ("--item-properties", "--ITEM_PROPERTIES")}
 
 
 class CatalogError(Exception):
@@ -204,11 +207,15 @@ def ensure_table(glue: Any, spec: CrawlerSpec) -> str:
     found = [(c["Name"], c["Type"]) for c in table.get("StorageDescriptor", {}).get("Columns", [])]
     wanted = [(c.catalog_name, c.type) for c in spec.columns]
     if found != wanted:
+        if spec.dataset == INTERACTIONS:
+            hint = "crawl with --event-value exactly when the job runs with --EVENT_VALUE_FIELD"
+        else:
+            flag, parameter = _SETTINGS[spec.dataset]
+            hint = f"crawl with {flag} set to the job's {parameter}"
         raise CatalogError(
             f"table {spec.database}.{spec.table} has ({_listed(found)}), not the job's "
-            f"({_listed(wanted)}): crawl with --event-value exactly when the job runs with "
-            "--EVENT_VALUE_FIELD, so the classifier's header is the files'; if it is, make the table "
-            "with --ddl instead"
+            f"({_listed(wanted)}): {hint}, so the classifier's header is the files'; if it is, make the "
+            "table with --ddl instead"
         )
     parameters = table.get("Parameters", {})
     missing = {k: v for k, v in table_parameters(spec.columns).items() if parameters.get(k) != v}

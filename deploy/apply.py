@@ -17,10 +17,11 @@ from deploy.config import DeployConfig
 from deploy.personalize import PersonalizeClients, ensure_personalize, personalize_plan
 from deploy.plan import (
     ARTIFACTS,
-    crawler_spec,
+    crawler_specs,
     event_source_mapping_request,
     glue_job_request,
     lambda_request,
+    named_query_target,
 )
 
 Report = Callable[[str, str, str], None]
@@ -130,16 +131,20 @@ def deploy(clients: Clients, config: DeployConfig, dist: Path, report: Report) -
     for key, action in upload_artifacts(clients.s3, config, dist).items():
         report("s3 object", f"s3://{config.bucket}/{key}", action)
     report("glue job", config.job_name, ensure_glue_job(clients.glue, config))
-    spec = crawler_spec(config)
-    report("glue database", spec.database, ensure_database(clients.glue, spec.database))
-    report("glue classifier", spec.classifier_name, ensure_classifier(clients.glue, spec))
-    report("glue crawler", spec.crawler_name, ensure_crawler(clients.glue, spec))
+    specs = crawler_specs(config)
+    report("glue database", config.database, ensure_database(clients.glue, config.database))
+    for spec in specs:
+        report("glue classifier", spec.classifier_name, ensure_classifier(clients.glue, spec))
+        report("glue crawler", spec.crawler_name, ensure_crawler(clients.glue, spec))
+    target = named_query_target(config)
     queries = register_named_queries(
         clients.athena,
-        database=spec.database,
-        table=spec.table,
+        database=target["Database"],
+        table=target["Table"],
         workgroup=config.workgroup,
-        columns=spec.column_names,
+        columns=target["Columns"],
+        tables=target["MetadataTables"],
+        category=target["Category"],
     )
     for name, action in queries.items():
         report("athena named query", name, action)

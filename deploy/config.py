@@ -109,6 +109,8 @@ class DeployConfig:
     user_traits: str = ""  # e.g. "plan,country,lifetime_value:float": a Users dataset
     item_properties: str = ""  # e.g. "category,brand,price:float": an Items dataset
     event_value_field: str = ""  # e.g. "price": the interactions schema gets EVENT_VALUE
+    # [stream] true: the Lambda sends identify calls' user_traits to PutUsers (the Lambda's PUT_USERS).
+    put_users: bool = False
 
     @property
     def artifacts_prefix(self) -> str:

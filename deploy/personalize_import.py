@@ -7,6 +7,8 @@ so it never starts a job that would fail on them:
 - at least 1000 interaction records per import job (the run report's ``output_rows``);
 - at most 1 GB of data per INCREMENTAL import job (the data objects under each folder, listed on S3).
 https://docs.aws.amazon.com/personalize/latest/dg/limits.html
+The minimum is Personalize's for interactions only: a Users or Items import of any size starts. A Users /
+Items folder without data files, or whose section in the run report says ``rows: 0``, is skipped.
 
 Jobs are named after the run (a hash of its run report), so importing the same run twice starts
 nothing the second time ("already imported"). Each job is followed with a line per state change.
@@ -100,6 +102,14 @@ def read_report(s3: Any, location: str) -> dict[str, Any]:
         raise Refused(f"the run report at {location} is not a job run report") from None
 
 
+def _reported_rows(report: dict[str, Any], kind: str) -> int | None:
+    """A Users / Items section's ``rows`` in the run report (``{"users": {"rows": 120, ...}}``), if any."""
+    section = report.get(kind.lower())
+    if isinstance(section, dict) and isinstance(section.get("rows"), int):
+        return int(section["rows"])
+    return None
+
+
 def data_size(s3: Any, folder: str) -> tuple[int, int]:
     """(objects, bytes) of the data files under a folder: Spark's _SUCCESS and hidden files excluded."""
     bucket, prefix = _split(folder)
@@ -180,6 +190,10 @@ def run_import(
     for kind, folder in plan.output.folders.items():
         if kind not in datasets:
             raise Refused(f"dataset group {plan.dataset_group} has no {kind} dataset: run make deploy first")
+        rows = _reported_rows(report, kind)
+        if rows == 0 and kind != INTERACTIONS:
+            progress(f"{kind.lower()}: the run report says this run wrote no {kind.lower()}, skipped")
+            continue
         objects, size = data_size(s3, folder)
         if not objects:
             if kind == INTERACTIONS:

@@ -6,7 +6,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from crawler.definition import CrawlerSpec, classifier_request, crawler_request
+from athena_queries.saved import choose_category
+from crawler.definition import CrawlerSpec, classifier_request, crawler_request, dataset_specs
 from deploy.config import DeployConfig
 from deploy.personalize import PersonalizePlan, personalize_plan, plan_steps, tracking_placeholder
 
@@ -83,6 +84,28 @@ def crawler_spec(config: DeployConfig) -> CrawlerSpec:
     )
 
 
+def crawler_specs(config: DeployConfig) -> tuple[CrawlerSpec, ...]:
+    """The interactions crawler, then one per Users / Items folder the job writes (the job's default
+    users/ and items/ siblings of output_path: deploy sets no --USERS_OUTPUT_PATH / --ITEMS_OUTPUT_PATH)."""
+    return dataset_specs(
+        crawler_spec(config), user_traits=config.user_traits, item_properties=config.item_properties
+    )
+
+
+def named_query_target(config: DeployConfig) -> dict[str, Any]:
+    """What the named queries are registered for: the tables the crawlers make, and the Items category."""
+    specs = crawler_specs(config)
+    tables = {spec.dataset.lower(): spec.table for spec in specs[1:]}
+    items = [spec for spec in specs if spec.dataset == "ITEMS"]
+    return {
+        "Database": config.database,
+        "Table": specs[0].table,
+        "Columns": list(specs[0].column_names),
+        "MetadataTables": tables,
+        "Category": choose_category(items[0].column_names) if items else None,
+    }
+
+
 def with_tracking_placeholder(
     config: DeployConfig, personalize: PersonalizePlan | None = None
 ) -> DeployConfig:
@@ -101,6 +124,9 @@ def lambda_environment(config: DeployConfig) -> dict[str, str]:
         "ITEM_ID_FIELD": config.item_id_field,
         **({"SUPPORTED_EVENTS": config.supported_events} if config.supported_events else {}),
         **({"EVENT_VALUE_FIELD": config.event_value_field} if config.event_value_field else {}),
+        # PutUsers from identify calls: the traits are the batch job's, so both feed one Users schema.
+        "PUT_USERS": "true" if config.put_users else "false",
+        **({"USER_TRAITS": config.user_traits} if config.user_traits.strip() else {}),
     }
 
 
@@ -134,7 +160,7 @@ def event_source_mapping_request(config: DeployConfig) -> dict[str, Any]:
 
 
 def plan(config: DeployConfig) -> list[Step]:
-    spec = crawler_spec(config)
+    specs = crawler_specs(config)
     # The Personalize side (deploy/personalize.py), and the tracker's trackingId wired into the Lambda.
     personalize = personalize_plan(config)
     config = with_tracking_placeholder(config, personalize)
@@ -146,9 +172,15 @@ def plan(config: DeployConfig) -> list[Step]:
         ),
         Step("glue job", config.job_name, glue_job_request(config)),
         Step("glue database", config.database, {"Name": config.database}),
-        Step("glue classifier", spec.classifier_name, classifier_request(spec)),
-        Step("glue crawler", spec.crawler_name, crawler_request(spec)),
-        Step("athena named queries", config.workgroup, {"Database": config.database, "Table": spec.table}),
+        *(
+            step
+            for spec in specs
+            for step in (
+                Step("glue classifier", spec.classifier_name, classifier_request(spec)),
+                Step("glue crawler", spec.crawler_name, crawler_request(spec)),
+            )
+        ),
+        Step("athena named queries", config.workgroup, named_query_target(config)),
         *personalize_steps,
         Step("lambda function", config.function_name, lambda_request(config)),
         Step("event source mapping", config.kinesis_stream_arn, event_source_mapping_request(config)),

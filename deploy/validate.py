@@ -19,6 +19,8 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from segment_personalize.personalize_schema import DOMAINS, items_schema, parse_columns, users_schema
+
 from deploy.config import DEFAULT_PATH, ConfigError, DeployConfig, load_config
 from deploy.personalize import personalize_plan
 from deploy.plan import job_arguments, lambda_environment, with_tracking_placeholder
@@ -135,17 +137,28 @@ def load_deployable(path: Path = DEFAULT_PATH, env: Mapping[str, str] = os.envir
     """The config, each key checked on its own, then as the job and the Lambda will read it."""
     config = load_config(path, env)
     problems = refusals(config)
-    # The job parser ignores parameters it does not know, so this one must be said here.
-    problems.extend(
-        f"{key} = {getattr(config, key)!r}: the Glue job does not write the {dataset} dataset yet, so it "
-        "would stay empty; leave the key empty for now (docs/personalize.md)"
-        for key, dataset in (("user_traits", "Users"), ("item_properties", "Items"))
-        if getattr(config, key).strip()
-    )
+    # Users / Items: Personalize's schema rules (reserved names, column counts, types) hold whether or
+    # not deploy manages the dataset group; with one, personalize_plan says the same line again.
+    domain = config.domain if config.domain in DOMAINS else ""  # an unknown one is personalize_plan's line
+    base = baseline(config)
+    for key, schema in (("user_traits", users_schema), ("item_properties", items_schema)):
+        value = getattr(config, key)
+        # Where the job's own parser refuses the spec, its line (above) is the one; this adds the rest.
+        if value.strip() and glue_job_refusal(replace(base, **{key: value})) is None:
+            try:
+                schema(parse_columns(value, key), domain=domain)
+            except ValueError as error:
+                problems.append(str(error))
+    if config.put_users and not config.user_traits.strip() and lambda_refusal(config) is None:
+        # Said here only while the Lambda's own parser does not say it.
+        problems.append(
+            "put_users = true needs user_traits: PutUsers sends only the configured traits, and there are "
+            "none"
+        )
     try:
         personalize_plan(config)
     except ConfigError as error:
         problems.extend(error.problems)
     if problems:
-        raise ConfigError(*problems)
+        raise ConfigError(*dict.fromkeys(problems))
     return config

@@ -14,11 +14,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from segment_personalize.personalize_schema import items_schema, parse_columns, schema_json
 
 from athena_queries.__main__ import main
 from athena_queries.local import run_local, to_duckdb
 from athena_queries.output import render
-from athena_queries.saved import MissingColumns, QueryError, get_query, load_queries
+from athena_queries.saved import MissingColumns, MissingTable, QueryError, Skipped, get_query, load_queries
 from athena_queries.traps import problems
 
 HEADER = "USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP\n"
@@ -102,6 +103,32 @@ u-4,ocean-blue-shirt,Product Clicked,1550664000,0.1''',
 }
 NEEDS_EVENT_VALUE = {"event_values"}
 
+# The job's Users and Items folders beside the interactions: a user whose traits are all empty still has a
+# row; u-9 and cold-item have rows and no interactions; u-3, u-4 and 'say "hi"' have interactions and no row.
+# Categories are multi-valued ("|"), with an empty segment and a repeat that must count once.
+USERS_CSV = "USER_ID,plan,lifetime_value\n2941404340,pro,120.5\n007,,\nu-9,free,0\n"
+ITEMS_CSV = (
+    "ITEM_ID,category,price\n"
+    "ocean-blue-shirt,shirts||summer,19.99\n"
+    '"sku,with,commas",summer|summer,\n'
+    "cold-item,hats,5\n"
+)
+GOLDEN_WITH_METADATA = {
+    "item_metadata_coverage": (
+        "interactions,with_item_row,pct_with_item_row,items,items_with_row,pct_items_with_row,"
+        "item_rows_without_interactions\n"
+        "7,6,85.71,3,2,66.67,1"
+    ),
+    "users_without_traits": (
+        "users,with_row,without_row,pct_without_row,interactions_without_row,pct_interactions_without_row\n"
+        "4,2,2,50.0,2,28.57"
+    ),
+    "top_categories": """category,interactions,pct_of_interactions,users,items
+summer,6,85.71,4,2
+shirts,5,71.43,4,1""",
+}
+NEEDS_TABLES = {"item_metadata_coverage": "items", "users_without_traits": "users", "top_categories": "items"}
+
 
 def write_output(folder: Path, header: str, parts: dict[str, str]) -> Path:
     folder.mkdir()
@@ -121,8 +148,9 @@ def output_with_value(tmp_path: Path) -> Path:
 
 
 def test_every_saved_query_has_a_golden_result() -> None:
-    assert set(load_queries()) == set(GOLDEN) | set(GOLDEN_WITH_VALUE)
+    assert set(load_queries()) == set(GOLDEN) | set(GOLDEN_WITH_VALUE) | set(GOLDEN_WITH_METADATA)
     assert {name for name, q in load_queries().items() if q.requires} == NEEDS_EVENT_VALUE
+    assert {name: ",".join(q.tables) for name, q in load_queries().items() if q.tables} == NEEDS_TABLES
     assert set(GOLDEN).isdisjoint(NEEDS_EVENT_VALUE)
 
 
@@ -304,3 +332,100 @@ def test_cli_local_formats(output: Path, capsys: pytest.CaptureFixture[str]) -> 
     ]
     assert main(["local", "nope", "--output", str(output)]) == 2
     assert "error: no saved query 'nope'" in capsys.readouterr().err
+
+
+# --- Users and Items ---------------------------------------------------------------------------------
+
+
+def with_metadata(output: Path, users: str | None = USERS_CSV, items: str | None = ITEMS_CSV) -> Path:
+    for name, text in (("users", users), ("items", items)):
+        if text is not None:
+            (output.parent / name).mkdir()
+            (output.parent / name / "part-00000-b.csv").write_text(text, encoding="utf-8")
+    return output
+
+
+@pytest.mark.parametrize("event_value", [False, True], ids=["without_event_value", "with_event_value"])
+@pytest.mark.parametrize("name", sorted(GOLDEN_WITH_METADATA))
+def test_metadata_query_exact_result(name: str, event_value: bool, tmp_path: Path) -> None:
+    header, parts = (HEADER_WITH_VALUE, PARTS_WITH_VALUE) if event_value else (HEADER, PARTS)
+    output = with_metadata(write_output(tmp_path / "interactions", header, parts))
+    assert render(*run_local(name, output), "csv") == GOLDEN_WITH_METADATA[name]
+    # Every other query answers as before beside the metadata tables.
+    assert render(*run_local("top_items", output), "csv") == GOLDEN["top_items"]
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN_WITH_METADATA))
+def test_metadata_query_without_its_table_is_skipped_and_says_so(
+    name: str, output: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kind = NEEDS_TABLES[name]
+    folder = output.parent / kind
+    parameter = "--USER_TRAITS" if kind == "users" else "--ITEM_PROPERTIES"
+    message = (
+        f"{name} needs the {kind} table: there is no {kind.title()} output at {folder} (the job writes it "
+        f"only with {parameter})"
+    )
+    with pytest.raises(MissingTable) as raised:
+        run_local(name, output)
+    assert str(raised.value) == message
+    assert main(["local", name, "--output", str(output)]) == 0
+    assert capsys.readouterr() == ("", f"skipped: {message}\n")
+    assert main(["local", name, "--output", str(output), "--quiet-skip", "--heading", "x"]) == 0
+    assert capsys.readouterr() == ("", "")
+
+
+def test_the_other_table_is_not_needed(output: Path) -> None:
+    with_metadata(output, users=None)
+    assert (
+        render(*run_local("item_metadata_coverage", output), "csv")
+        == GOLDEN_WITH_METADATA["item_metadata_coverage"]
+    )
+    with pytest.raises(MissingTable, match="needs the users table"):
+        run_local("users_without_traits", output)
+
+
+def test_metadata_types_come_from_the_spec_or_the_jobs_schema_file_else_text(output: Path) -> None:
+    with_metadata(output)
+    sql = 'SELECT max(price) AS top, count(category) AS categorized FROM "segmentdata"."items"'
+    # Without either, the columns are text: '5' sorts after '19.99', and an empty cell is NULL.
+    assert run_local(sql, output) == (["top", "categorized"], [("5", 3)])
+    assert run_local(sql, output, item_properties="category,price:float") == (
+        ["top", "categorized"],
+        [(19.99, 3)],
+    )
+    schema = items_schema(parse_columns("category,price:float"))
+    (output.parent / "items.schema.json").write_text(schema_json(schema) + "\n")
+    assert run_local(sql, output) == (["top", "categorized"], [(19.99, 3)])
+    wrong = "part-00000-b.csv has the header ITEM_ID,category,price; with that spec"
+    with pytest.raises(QueryError, match=re.escape(wrong)):
+        run_local(sql, output, item_properties="category")
+    (output.parent / "items" / "part-00000-b.csv").write_text("SKU,category\nx,y\n")
+    with pytest.raises(QueryError, match="the job's Items CSV starts with ITEM_ID"):
+        run_local("item_metadata_coverage", output)
+
+
+def test_top_categories_takes_category_l1_or_a_named_column(tmp_path: Path) -> None:
+    output = write_output(tmp_path / "interactions", HEADER, PARTS)
+    items = ITEMS_CSV.replace("ITEM_ID,category,price", "ITEM_ID,CATEGORY_L1,PRICE")
+    with_metadata(output, users=None, items=items)
+    assert render(*run_local("top_categories", output), "csv") == GOLDEN_WITH_METADATA["top_categories"]
+    # Grouping by another column: the prices, one "category" each.
+    _, rows = run_local("top_categories", output, category="PRICE")
+    assert rows == [("19.99", 5, 71.43, 4, 1)]
+    with pytest.raises(Skipped) as raised:
+        run_local("top_categories", output, category="brand")
+    assert str(raised.value) == (
+        "top_categories needs a category column in segmentdata.items, which has (item_id, category_l1, "
+        "price): name one with --category-column"
+    )
+
+
+def test_metadata_queries_on_tables_named_otherwise(output: Path, tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "users.csv").write_text(USERS_CSV)
+    args = ["local", "users_without_traits", "--output", str(output), "--format", "csv"]
+    args += ["--users", str(tmp_path / "elsewhere"), "--users-table", "people", "--database", "db2"]
+    assert main(args) == 0
+    sql = get_query("users_without_traits").render("db2", "t", users_table="people")
+    assert '"db2"."people"' in sql and '"db2"."t"' in sql

@@ -4,6 +4,7 @@ play (a crawl that finishes)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -18,6 +19,8 @@ from crawler.definition import (
     SpecError,
     classifier_request,
     crawler_request,
+    dataset_specs,
+    table_ddl,
 )
 from crawler.ensure import (
     CatalogError,
@@ -157,8 +160,10 @@ def test_named_queries_register_idempotently(aws_env: str, capsys: pytest.Captur
     athena = client("athena", aws_env)
     workgroup = unique("wg")
     athena.create_work_group(Name=workgroup)
-    # Without EVENT_VALUE (the default), event_values is not registered: it would fail on the table.
-    names = {named.PREFIX + name for name in load_queries() if name != "event_values"}
+    # Without EVENT_VALUE (the default), event_values is not registered: it would fail on the table; and
+    # without Users / Items tables, neither are the queries that join them.
+    metadata = {"item_metadata_coverage", "users_without_traits", "top_categories"}
+    names = {named.PREFIX + name for name in load_queries() if name not in {"event_values", *metadata}}
     first = named.register_named_queries(
         athena, database="segmentdata", table="interactions", workgroup=workgroup
     )
@@ -177,18 +182,68 @@ def test_named_queries_register_idempotently(aws_env: str, capsys: pytest.Captur
     assert out == [
         *(f"named query {n}: unchanged" for n in sorted(names)),
         "named query segment-personalize/event_values: not registered (needs event_value)",
+        "named query segment-personalize/item_metadata_coverage: not registered (needs the items table)",
+        "named query segment-personalize/top_categories: not registered (needs the items table)",
+        "named query segment-personalize/users_without_traits: not registered (needs the users table)",
     ]
-    # With it, event_values joins the others.
+    # With them, the rest join the others.
     args = ["register", "--workgroup", workgroup, "--endpoint-url", aws_env, "--event-value"]
+    args += ["--user-traits", "plan", "--item-properties", "CATEGORY_L1=category,PRICE=price:float"]
     assert athena_main(args) == 0
     out = capsys.readouterr().out.splitlines()
     assert sorted(out) == sorted(
         [
             *(f"named query {n}: unchanged" for n in names),
-            "named query segment-personalize/event_values: created",
+            *(f"named query segment-personalize/{n}: created" for n in ["event_values", *metadata]),
         ]
     )
     assert len(athena.list_named_queries(WorkGroup=workgroup)["NamedQueryIds"]) == len(load_queries())
+    stored = {
+        q["Name"]: q["QueryString"]
+        for q in (
+            athena.get_named_query(NamedQueryId=i)["NamedQuery"]
+            for i in athena.list_named_queries(WorkGroup=workgroup)["NamedQueryIds"]
+        )
+    }
+    # top_categories groups by the ECOMMERCE field, the column the Items table has.
+    assert "split(m.\"category_l1\", '|')" in stored["segment-personalize/top_categories"]
+    assert '"segmentdata"."users"' in stored["segment-personalize/users_without_traits"]
+
+
+def test_items_without_a_category_column_leave_top_categories_out(
+    aws_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workgroup = unique("wg")
+    client("athena", aws_env).create_work_group(Name=workgroup)
+    args = ["register", "--workgroup", workgroup, "--endpoint-url", aws_env, "--item-properties", "brand"]
+    assert athena_main(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "named query segment-personalize/item_metadata_coverage: created" in out
+    assert (
+        "named query segment-personalize/top_categories: not registered (needs a category column in items)"
+        in out
+    )
+    assert athena_main([*args[:-1], "brand:bool"]) == 2
+    assert capsys.readouterr().err == (
+        "error: item_properties: 'brand:bool' has type 'bool'; use string (default), float or int\n"
+    )
+
+
+def test_a_metadata_query_on_athena_without_its_table_says_why() -> None:
+    athena = offline("athena")
+    reason = "TABLE_NOT_FOUND: line 12:8: Table 'awsdatacatalog.segmentdata.items' does not exist"
+    with Stubber(athena) as stub:
+        stub.add_response("start_query_execution", {"QueryExecutionId": "q1"})
+        stub.add_response(
+            "get_query_execution",
+            {"QueryExecution": {"Status": {"State": "FAILED", "StateChangeReason": reason}}},
+        )
+        with pytest.raises(named.AthenaError) as raised:
+            named.run_saved_query(athena, "top_categories", out=None, sleep=lambda s: None)
+    assert str(raised.value) == (
+        "top_categories needs the items table, which segmentdata does not have (the job writes it only "
+        f"with --ITEM_PROPERTIES; crawl with the same setting): query q1 FAILED: {reason}"
+    )
 
 
 # --- with Stubber: what moto does not implement ---------------------------------------------------------
@@ -396,3 +451,98 @@ def test_matches_ignores_what_aws_adds_and_json_reformatting() -> None:
     assert matches(current, wanted)
     assert not matches({**current, "Command": {"Name": "pythonshell"}}, wanted)
     assert not matches({"Command": {"Name": "glueetl"}}, wanted)  # Configuration missing
+
+
+# --- Users and Items tables ----------------------------------------------------------------------------
+
+
+def dataset_specs_for(**kwargs: str) -> tuple[CrawlerSpec, ...]:
+    interactions = CrawlerSpec("s3://b-1/transformed/interactions/", ROLE)
+    return dataset_specs(interactions, **kwargs)
+
+
+def test_users_and_items_get_their_own_classifier_crawler_and_table() -> None:
+    interactions, users, items = dataset_specs_for(
+        user_traits="plan,lifetime_value:float,visits:int", item_properties="CATEGORY_L1=category,brand"
+    )
+    assert interactions == CrawlerSpec("s3://b-1/transformed/interactions/", ROLE)
+    assert (users.dataset, users.s3_target, users.table) == ("USERS", "s3://b-1/transformed/users/", "users")
+    for spec, word in ((users, "users"), (items, "items")):
+        assert (spec.crawler_name, spec.classifier_name) == (
+            f"segment-personalize-{word}",
+            f"personalize-{word}-csv",
+        )
+    assert [(c.name, c.type, c.nullable) for c in users.columns] == [
+        ("USER_ID", "string", False),
+        ("plan", "string", True),
+        ("lifetime_value", "double", True),
+        ("visits", "int", True),
+    ]
+    classifier = classifier_request(users)
+    assert classifier["Header"] == ["USER_ID", "plan", "lifetime_value", "visits"]
+    assert classifier["CustomDatatypes"] == ["STRING", "STRING", "DOUBLE", "INT"]
+    # The COLUMN=source form: the header is the column, as the job writes it.
+    assert classifier_request(items)["Header"] == ["ITEM_ID", "CATEGORY_L1", "brand"]
+    assert items.column_names == ("item_id", "category_l1", "brand")
+    crawler = crawler_request(items)
+    assert crawler["Targets"]["S3Targets"][0]["Path"] == "s3://b-1/transformed/items/"
+    assert crawler["Classifiers"] == ["personalize-items-csv"]
+    assert crawler["Description"] == "Catalogs the Segment -> Personalize items CSV (segment-personalize)"
+    # Only what is configured; explicit folders (the job's --USERS_OUTPUT_PATH) win over the siblings.
+    assert len(dataset_specs_for()) == 1
+    (_, people) = dataset_specs_for(user_traits="plan", users_target="s3://b-2/people/")
+    assert (people.s3_target, people.table, people.bucket) == ("s3://b-2/people/", "people", "b-2")
+    renamed = CrawlerSpec("s3://b-1/x/interactions/", ROLE, crawler_name="nightly", classifier_name="csv")
+    (_, users) = dataset_specs(renamed, user_traits="plan")
+    assert (users.crawler_name, users.classifier_name) == ("nightly-users", "csv-users")
+
+
+def test_metadata_ddl_reads_empty_numbers_as_null_only_when_there_are_numbers() -> None:
+    _, users, items = dataset_specs_for(user_traits="plan,lifetime_value:float", item_properties="brand")
+    ddl = table_ddl(users)
+    assert re.findall(r"^\s+`(\w+)` (\w+),?$", ddl, flags=re.MULTILINE) == [
+        ("user_id", "string"),
+        ("plan", "string"),
+        ("lifetime_value", "double"),
+    ]
+    assert "CREATE EXTERNAL TABLE IF NOT EXISTS `segmentdata`.`users`" in ddl
+    assert "LOCATION 's3://b-1/transformed/users/'" in ddl
+    assert "'use.null.for.invalid.data' = 'TRUE'" in ddl
+    assert "use.null.for.invalid.data" not in table_ddl(items)  # strings only: an empty cell is ''
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"user_traits": "plan:bool"}, "user_traits: 'plan:bool' has type 'bool'; use string"),
+        ({"item_properties": "brand,,name"}, "item_properties: empty entry in 'brand,,name'"),
+    ],
+)
+def test_a_bad_trait_or_property_spec_is_refused_before_any_call(kwargs: dict, message: str) -> None:
+    with pytest.raises(SpecError, match=re.escape(message)):
+        dataset_specs_for(**kwargs)
+    flag, value = next(iter(kwargs.items()))
+    args = ["--s3-target", "s3://b-1/x/interactions/", "--role-arn", ROLE, "--ddl"]
+    assert crawler_main([*args, f"--{flag.replace('_', '-')}", value]) == 2
+
+
+def test_metadata_requests_are_valid_for_the_glue_service_model() -> None:
+    glue = offline("glue")
+    for spec in dataset_specs_for(user_traits="plan,ltv:float,n:int", item_properties="brand,price:float"):
+        with Stubber(glue) as stub:
+            stub.add_response("create_classifier", {}, {"CsvClassifier": classifier_request(spec)})
+            stub.add_response("create_crawler", {}, crawler_request(spec))
+            glue.create_classifier(CsvClassifier=classifier_request(spec))
+            glue.create_crawler(**crawler_request(spec))
+
+
+def test_ddl_prints_every_configured_table(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["--s3-target", "s3://b-1/out/interactions/", "--role-arn", ROLE, "--ddl"]
+    assert crawler_main([*args, "--user-traits", "plan", "--item-properties", "price:float"]) == 0
+    ddl = capsys.readouterr().out
+    assert re.findall(r"CREATE EXTERNAL TABLE IF NOT EXISTS `segmentdata`.`(\w+)`", ddl) == [
+        "interactions",
+        "users",
+        "items",
+    ]
+    assert "`item_id` string,\n  `price` double\n)" in ddl

@@ -22,7 +22,7 @@ from athena_queries import named
 from athena_queries.__main__ import main as athena_main
 from athena_queries.saved import applicable_queries
 from crawler import __main__ as crawler_cli
-from crawler.definition import CrawlerSpec, classifier_request, table_ddl
+from crawler.definition import CrawlerSpec, classifier_request, dataset_specs, table_ddl
 from crawler.ensure import (
     CatalogError,
     ensure_classifier,
@@ -429,4 +429,74 @@ def test_cli_with_event_value_crawls_and_fixes_the_table(
         f"error: table {spec.database}.interactions has (user_id string, item_id string, event_type "
         "string, timestamp bigint, event_value double), not the job's (user_id string, item_id string, "
         "event_type string, timestamp bigint)"
+    )
+
+
+# --- Users and Items ---------------------------------------------------------------------------------
+
+
+def test_cli_catalogs_users_and_items_each_with_its_types(
+    cli_on_moto: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bucket = unique("bucket", sep="-")
+    client("s3", cli_on_moto).create_bucket(Bucket=bucket)
+    spec = spec_for(bucket)
+    users, items = dataset_specs(spec, user_traits="plan,ltv:float", item_properties="brand")[1:]
+    crawled = {
+        spec.crawler_name: (spec, BASE),
+        users.crawler_name: (users, [("user_id", "string"), ("plan", "string"), ("ltv", "double")]),
+        items.crawler_name: (items, [("item_id", "string"), ("brand", "string")]),
+    }
+    started: list[str] = []
+
+    def crawl(glue: Any, name: str, **kwargs: Any) -> dict[str, Any]:
+        # moto's crawl never ends and makes no table: play each crawl making its folder's table.
+        started.append(name)
+        table_spec, columns = crawled[name]
+        crawled_table(glue, table_spec, columns)
+        return {"Status": "SUCCEEDED"}
+
+    monkeypatch.setattr(crawler_cli, "start_and_wait", crawl)
+    args = cli_args(spec, cli_on_moto, "--create-database")
+    args += ["--user-traits", "plan,ltv:float", "--item-properties", "brand"]
+    assert crawler_cli.main([*args, "--no-start"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        f"database {spec.database}: created",
+        f"classifier {spec.classifier_name}: created",
+        f"crawler {spec.crawler_name}: created",
+        f"classifier {users.classifier_name}: created",
+        f"crawler {users.crawler_name}: created",
+        f"classifier {items.classifier_name}: created",
+        f"crawler {items.crawler_name}: created",
+    ]
+    glue = client("glue", cli_on_moto)
+    users_crawler = glue.get_crawler(Name=users.crawler_name)["Crawler"]
+    assert users_crawler["Targets"]["S3Targets"][0]["Path"] == f"s3://{bucket}/transformed/users/"
+    assert users_crawler["Classifiers"] == [users.classifier_name]
+    assert crawler_cli.main(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert started == [spec.crawler_name, users.crawler_name, items.crawler_name]
+    assert [line for line in out if line.startswith("table ")] == [
+        f"table {spec.database}.interactions: unchanged",
+        # A numeric trait may be empty: Athena must read that as NULL.
+        f"table {spec.database}.users: updated",
+        f"table {spec.database}.items: unchanged",
+    ]
+    assert f"  {spec.database}.users (user_id string, plan string, ltv double)" in out
+    table = glue.get_table(DatabaseName=spec.database, Name="users")["Table"]
+    assert table["Parameters"]["use.null.for.invalid.data"] == "TRUE"
+
+
+def test_users_table_unlike_the_jobs_output_names_the_setting(aws_env: str) -> None:
+    glue = client("glue", aws_env)
+    users = dataset_specs(spec_for(), user_traits="plan,ltv:float")[1]
+    ensure_database(glue, users.database)
+    # The crawler fell back to the built-in classifier (a trait added to the job, not to the crawler).
+    crawled_table(glue, users, [("user_id", "bigint"), ("plan", "string")])
+    with pytest.raises(CatalogError) as raised:
+        ensure_table(glue, users)
+    assert str(raised.value) == (
+        f"table {users.database}.users has (user_id bigint, plan string), not the job's (user_id string, "
+        "plan string, ltv double): crawl with --user-traits set to the job's --USER_TRAITS, so the "
+        "classifier's header is the files'; if it is, make the table with --ddl instead"
     )

@@ -320,9 +320,9 @@ def write_config(path: Path, config: DeployConfig) -> Path:
 def test_dry_run_shows_the_dataset_group_the_tracker_and_its_wiring(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # The job writes no Users dataset yet, so deploy refuses user_traits (test below).
     config = write_config(
-        tmp_path / "deploy.toml", make_config(manage_personalize_role=False, user_traits="")
+        tmp_path / "deploy.toml",
+        make_config(manage_personalize_role=False, item_properties="category,price:float", put_users=True),
     )
     assert deploy_cli.main(["--config", str(config), "--dry-run"]) == 0
     out = capsys.readouterr().out
@@ -331,38 +331,86 @@ def test_dry_run_shows_the_dataset_group_the_tracker_and_its_wiring(
         "lambda function: stream",
         f"event source mapping: {make_config().kinesis_stream_arn}",
     ]
-    assert headers[-9:-3] == [
+    assert headers[-13:-3] == [
         f"iam role: {ROLE}",
         "s3 bucket policy: sp-bucket",
         "personalize schema: sp-interactions",
+        "personalize schema: sp-users",
+        "personalize schema: sp-items",
         "personalize dataset group: sp",
         "personalize dataset: sp-interactions",
+        "personalize dataset: sp-users",
+        "personalize dataset: sp-items",
         "personalize event tracker: sp-tracker",
     ]
-    assert (
-        '"PERSONALIZE_TRACKING_ID": "<trackingId of event tracker sp-tracker, known once deploy creates it>"'
-        in out
-    )
+    # The catalog: a classifier and a crawler per dataset folder, the queries registered for all three.
+    assert [h for h in headers if h.startswith(("glue classifier", "glue crawler"))] == [
+        "glue classifier: personalize-interactions-csv",
+        "glue crawler: segment-personalize-interactions",
+        "glue classifier: personalize-users-csv",
+        "glue crawler: segment-personalize-users",
+        "glue classifier: personalize-items-csv",
+        "glue crawler: segment-personalize-items",
+    ]
+    assert '"Path": "s3://sp-bucket/transformed/users/"' in out
+    assert '"importFrom": "s3://sp-bucket/transformed/items/"' in out
+    assert '"MetadataTables": {\n      "items": "items",\n      "users": "users"\n    }' in out
+    assert '"--ITEM_PROPERTIES": "category,price:float"' in out
+    assert '"--USER_TRAITS": "plan,lifetime_value:float"' in out
+    lambda_env = {
+        "ITEM_ID_FIELD": "sku",
+        "PERSONALIZE_TRACKING_ID": "<trackingId of event tracker sp-tracker, known once deploy creates it>",
+        "PUT_USERS": "true",
+        "USER_TRAITS": "plan,lifetime_value:float",
+    }
+    assert json.dumps({"Variables": lambda_env}, indent=2, sort_keys=True).replace("\n", "\n    ") in out
     assert "aws iam create-role --role-name sp-personalize --assume-role-policy-document '{" in out
     # A configured tracking id wins, in the plan too.
-    config = write_config(tmp_path / "with-id.toml", make_config(tracking_id="configured-1", user_traits=""))
+    config = write_config(tmp_path / "with-id.toml", make_config(tracking_id="configured-1"))
     assert deploy_cli.main(["--config", str(config), "--dry-run"]) == 0
-    assert '"PERSONALIZE_TRACKING_ID": "configured-1"' in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert '"PERSONALIZE_TRACKING_ID": "configured-1"' in out and '"PUT_USERS": "false"' in out
 
 
-def test_users_and_items_are_refused_until_the_job_writes_them(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("overrides", "lines"),
+    [
+        # Personalize's schema rules hold without a managed dataset group too.
+        (
+            {"dataset_group_name": "", "tracking_id": "t-1", "user_traits": "USER_ID,plan"},
+            ["'USER_ID' is a reserved field of the USERS dataset"],
+        ),
+        # With one, the same problem is one line, not two.
+        ({"item_properties": "item_id"}, ["'item_id' is a reserved field of the ITEMS dataset"]),
+        ({"item_properties": "price:bool"}, ["item_properties: 'price:bool' has type 'bool'"]),
+        (
+            {"user_traits": "", "put_users": True},
+            ["put_users = true needs user_traits: PutUsers sends only the configured traits"],
+        ),
+    ],
+)
+def test_users_and_items_settings_Personalize_would_refuse_are_one_line_each(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], overrides: dict, lines: list[str]
 ) -> None:
-    config = write_config(tmp_path / "deploy.toml", make_config(item_properties="brand"))
-    assert deploy_cli.main(["--config", str(config), "--dry-run"]) == 2
-    assert capsys.readouterr().err.splitlines() == [
-        f"error: {key} = {value!r}: the Glue job does not write the {dataset} dataset yet, so it would stay "
-        "empty; leave the key empty for now (docs/personalize.md)"
-        for key, value, dataset in (
-            ("user_traits", "plan,lifetime_value:float", "Users"),
-            ("item_properties", "brand", "Items"),
-        )
-    ]
+    config = write_config(tmp_path / "deploy.toml", make_config(**overrides))
+    for flags in ([], ["--dry-run"]):
+        with_aws_trapped = pytest.MonkeyPatch.context()
+        with with_aws_trapped as patch:
+            patch.setattr(deploy_cli, "clients_for", lambda config: pytest.fail("an AWS client was made"))
+            assert deploy_cli.main(["--config", str(config), *flags]) == 2
+        err = capsys.readouterr().err.splitlines()
+        assert len(err) == len(lines) and all(line in e for line, e in zip(lines, err, strict=True)), err
+
+
+def test_users_and_items_are_deployed_now_that_the_job_writes_them(tmp_path: Path) -> None:
+    from deploy.validate import load_deployable
+
+    values = make_config(item_properties="CATEGORY_L1=category,brand", put_users=True)
+    config = load_deployable(write_config(tmp_path / "deploy.toml", values), env={})
+    assert (config.user_traits, config.item_properties) == (
+        "plan,lifetime_value:float",
+        "CATEGORY_L1=category,brand",
+    )
 
 
 def test_deploy_puts_the_trackers_id_into_the_lambda_and_a_configured_id_wins(
@@ -465,3 +513,63 @@ def test_event_value_field_reaches_the_job_the_lambda_and_the_crawler() -> None:
     assert lambda_environment(config)["EVENT_VALUE_FIELD"] == "price"
     assert crawler_spec(config).column_names[-1] == "event_value"
     assert "EVENT_VALUE_FIELD" not in lambda_environment(make_config(user_traits=""))
+
+
+def test_a_whole_deploy_with_users_and_items_catalogs_and_wires_them(
+    account, dist: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The whole deploy on moto with Users and Items; Personalize on the Stubber."""
+    from crawler.definition import sibling_name
+    from deploy.apply import deploy
+    from deploy.config import load_config
+    from tests.aws_gaps import fill_glue_gaps
+
+    values = {
+        **account["values"],
+        "tracking_id": "",
+        "dataset_group_name": GROUP,
+        "personalize_role_arn": ROLE,
+        "user_traits": "plan",
+        "item_properties": "category,price:float",
+        "put_users": True,
+    }
+    config = load_config(test_deploy.write_config(account["config"].with_name("m.toml"), **values), env={})
+    import deploy.personalize as personalize_module
+
+    monkeypatch.setattr(
+        personalize_module, "Waiter", partial(personalize_module.Waiter, sleep=lambda s: None)
+    )
+    clients = deploy_cli.clients_for(config)
+    fill_glue_gaps(clients.glue, account["classifiers"])
+    personalize = offline("personalize")
+    lines: list[tuple[str, str, str]] = []
+    with Stubber(personalize) as stubber:
+        first_deploy_stubs(PersonalizeStub(stubber), config)
+        deploy(replace(clients, personalize=personalize), config, dist, lambda *line: lines.append(line))
+        stubber.assert_no_pending_responses()
+    crawlers = [(n, a) for r, n, a in lines if r == "glue crawler"]
+    assert crawlers == [
+        (config.crawler_name, "created"),
+        (sibling_name(config.crawler_name, "USERS"), "created"),
+        (sibling_name(config.crawler_name, "ITEMS"), "created"),
+    ]
+    glue = boto3.client("glue", endpoint_url=values["endpoint_url"])
+    items = glue.get_crawler(Name=sibling_name(config.crawler_name, "ITEMS"))["Crawler"]
+    parent = config.output_path.rstrip("/").rsplit("/", 1)[0]
+    assert items["Targets"]["S3Targets"][0]["Path"] == f"{parent}/items/"
+    assert account["classifiers"]["personalize-items-csv"]["Header"] == ["ITEM_ID", "category", "price"]
+    queries = {n: a for r, n, a in lines if r == "athena named query"}
+    for name in ("item_metadata_coverage", "users_without_traits", "top_categories"):
+        assert queries[f"segment-personalize/{name}"] == "created"
+    assert [n for r, n, _ in lines if r == "personalize dataset"] == [
+        "sp-interactions",
+        "sp-users",
+        "sp-items",
+    ]
+    lambda_ = boto3.client("lambda", endpoint_url=values["endpoint_url"])
+    env = lambda_.get_function(FunctionName=values["function_name"])["Configuration"]["Environment"]
+    assert {k: env["Variables"][k] for k in ("PERSONALIZE_TRACKING_ID", "PUT_USERS", "USER_TRAITS")} == {
+        "PERSONALIZE_TRACKING_ID": "tid-1",
+        "PUT_USERS": "true",
+        "USER_TRAITS": "plan",
+    }

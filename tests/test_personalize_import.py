@@ -33,12 +33,20 @@ def run(aws_env: str, tmp_path: Path) -> dict:
     return {"s3": s3, "config": config, "bucket": bucket, "tmp": tmp_path}
 
 
-def put_run(s3, config: DeployConfig, rows: int, users: bool = False) -> dict:
+def put_run(
+    s3,
+    config: DeployConfig,
+    rows: int,
+    users: bool = False,
+    items: bool = False,
+    sections: dict | None = None,
+) -> dict:
     bucket = config.bucket
     report = {
         "job": {"output_path": config.output_path, "job_name": "j"},
         "output_rows": rows,
         "input_lines": rows,
+        **(sections or {}),
     }
     for key, body in {
         "transformed/interactions/part-00000.csv": b"USER_ID,ITEM_ID,EVENT_TYPE,TIMESTAMP\n"
@@ -47,6 +55,7 @@ def put_run(s3, config: DeployConfig, rows: int, users: bool = False) -> dict:
         "transformed/interactions/_SUCCESS": b"",
         "transformed/interactions.report.json": json.dumps(report).encode(),
         **({"transformed/users/part-00000.csv": b"USER_ID,plan\nu,pro\n"} if users else {}),
+        **({"transformed/items/part-00000.csv": b"ITEM_ID,brand\ni,acme\n"} if items else {}),
     }.items():
         s3.put_object(Bucket=bucket, Key=key, Body=body)
     return report
@@ -324,3 +333,61 @@ def test_config_problems_are_one_line_and_exit_2(run, capsys: pytest.CaptureFixt
     toml = str(write_config(run["tmp"] / "b.toml", run["config"]))
     assert personalize_import.main(["--config", toml, "--attempt", "0"]) == 2
     assert capsys.readouterr().err == "error: --attempt and --max-polls must be at least 1\n"
+
+
+def test_users_and_items_are_imported_and_a_failed_one_is_exit_1(
+    run, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # One user and one item: the 1000-record minimum is the interactions' only.
+    config = replace(run["config"], user_traits="plan", item_properties="brand")
+    put_run(run["s3"], config, rows=1000, users=True, items=True)
+    digest = digest_of(run["s3"], config)
+    names = {kind: job_name(GROUP, kind, digest) for kind in ("INTERACTIONS", "USERS", "ITEMS")}
+    personalize = offline("personalize")
+    monkeypatch.setattr(personalize_import, "clients_for", lambda config: (personalize, run["s3"]))
+    reason = "Column plan has more than 1000 characters in 1 record(s)"
+    with Stubber(personalize) as stubber:
+        p = PersonalizeStub(stubber)
+        lookup_stubs(p, {kind: f"{GROUP}-{kind.lower()}" for kind in names})
+        for kind in names:
+            p.list_import_jobs(GROUP, kind, [])
+        for kind, name in names.items():
+            folder = f"s3://{run['bucket']}/transformed/{kind.lower()}/"
+            p.create_import_job(GROUP, kind, name, folder, ROLE, "FULL")
+        p.describe_import_job(names["INTERACTIONS"], "ACTIVE")
+        p.describe_import_job(names["USERS"], "CREATE IN_PROGRESS")
+        p.describe_import_job(names["USERS"], "CREATE FAILED", reason=reason)
+        p.describe_import_job(names["ITEMS"], "ACTIVE")
+        toml = write_config(run["tmp"] / "m.toml", config)
+        code = personalize_import.main(["--config", str(toml), "--poll-seconds", "0"])
+        stubber.assert_no_pending_responses()
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.out.splitlines() == [
+        f"interactions {names['INTERACTIONS']}: started (FULL, 2 files, {interactions_size()} bytes)",
+        f"users {names['USERS']}: started (FULL, 1 files, {len(b'USER_ID,plan' + b'u,pro') + 2} bytes)",
+        f"items {names['ITEMS']}: started (FULL, 1 files, {len(b'ITEM_ID,brand' + b'i,acme') + 2} bytes)",
+        f"interactions {names['INTERACTIONS']}: ACTIVE",
+        f"users {names['USERS']}: CREATE IN_PROGRESS",
+        f"users {names['USERS']}: CREATE FAILED",
+        f"items {names['ITEMS']}: ACTIVE",
+    ]
+    assert captured.err == f"error: users import {names['USERS']} CREATE FAILED: {reason}\n"
+
+
+def test_a_dataset_the_report_says_is_empty_is_skipped(run) -> None:
+    config = replace(run["config"], user_traits="plan")
+    # The job's section for a run whose identify calls had no configured trait: a header-only file.
+    put_run(run["s3"], config, rows=1000, users=True, sections={"users": {"rows": 0, "columns_filled": {}}})
+    name = job_name(GROUP, "INTERACTIONS", digest_of(run["s3"], config))
+
+    def stubs(p: PersonalizeStub) -> None:
+        lookup_stubs(p, {"INTERACTIONS": f"{GROUP}-interactions", "USERS": f"{GROUP}-users"})
+        p.list_import_jobs(GROUP, "INTERACTIONS", [{"jobName": name, "status": "ACTIVE"}])
+
+    lines, _ = do_import(run, config, stubs)
+    assert lines == [
+        "users: the run report says this run wrote no users, skipped",
+        f"interactions: already imported (job {name})",
+        "pending=0",
+    ]
