@@ -26,8 +26,12 @@ LAMBDA_PACKAGE = ROOT / "lambdas" / "personalize_stream"
 LAMBDA_RULES = (
     "segment_personalize/__init__.py",
     "segment_personalize/event_types.py",
+    "segment_personalize/identity.py",
+    "segment_personalize/ids.py",
     "segment_personalize/json_lines.py",
+    "segment_personalize/outcomes.py",
     "segment_personalize/rules.py",
+    "segment_personalize/timestamps.py",
     "segment_personalize/values.py",
 )
 

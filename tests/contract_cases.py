@@ -440,3 +440,137 @@ CONFIG_CASES += [(name, PRICE, priced(price), valued((want,))) for name, price, 
     ),
     ("value: an unusable value keeps the event", PRICE, priced("free"), valued((None,))),
 ]
+
+
+# Identity (docs/mapping-contract.md, *Identity*): runs of lines, since a stitch target comes from the
+# whole run. Each case: (name, ANONYMOUS_EVENTS, [(line, expected outcome once settled), ...]).
+def call(kind: str, **fields: Any) -> str:
+    return json.dumps({"type": kind, **fields})
+
+
+def anon(anonymous_id: Any = "a1", **extra: Any) -> str:
+    return track(user_id=A, anonymousId=anonymous_id, **extra)
+
+
+LOGIN = call("identify", anonymousId="a1", userId="u1", traits={})
+IDENTITY_CASES: list[tuple[str, str, list[tuple[str, Any]]]] = [
+    ("stitch: identify links the device", "stitch", [(anon(), kept(user="u1")), (LOGIN, "not_track")]),
+    ("drop: anonymous is missing_user_id", "drop", [(anon(), "missing_user_id"), (LOGIN, "not_track")]),
+    ("keep: stitched when linked", "keep", [(anon(), kept(user="u1")), (LOGIN, "not_track")]),
+    ("stitch: never identified", "stitch", [(anon("a9"), "anonymous_user"), (LOGIN, "not_track")]),
+    ("keep: never identified keeps its anonymousId", "keep", [(anon("a9"), kept(user="a9"))]),
+    ("drop: never identified", "drop", [(anon("a9"), "missing_user_id")]),
+    (
+        "a track event carrying both ids links, kept itself",
+        "stitch",
+        [
+            (anon(), kept(user="u1")),
+            (
+                track(user_id="u1", anonymousId="a1", event="Product Added"),
+                kept(user="u1", event="Product Added"),
+            ),
+        ],
+    ),
+    (
+        "a dropped call still links (unsupported Page call after login)",
+        "stitch",
+        [(anon(), kept(user="u1")), (call("page", anonymousId="a1", userId="u1"), "not_track")],
+    ),
+    (
+        "a track event dropped for its item still links",
+        "stitch",
+        [(anon(), kept(user="u1")), (track(user_id="u1", anonymousId="a1", sku=A), "missing_item_id")],
+    ),
+    (
+        "alias links previousId",
+        "stitch",
+        [(anon("a7"), kept(user="u7")), (call("alias", previousId="a7", userId="u7"), "not_track")],
+    ),
+    (
+        "alias links its anonymousId too",
+        "stitch",
+        [
+            (anon("a7"), kept(user="u7")),
+            (anon("a8"), kept(user="u7")),
+            (call("alias", previousId="a7", anonymousId="a8", userId="u7"), "not_track"),
+        ],
+    ),
+    (
+        "shared device: two users, ambiguous, no target",
+        "stitch",
+        [
+            (anon(), "anonymous_user"),
+            (LOGIN, "not_track"),
+            (call("identify", anonymousId="a1", userId="u2"), "not_track"),
+        ],
+    ),
+    (
+        "shared device under keep: the anonymousId",
+        "keep",
+        [
+            (anon(), kept(user="a1")),
+            (LOGIN, "not_track"),
+            (call("identify", anonymousId="a1", userId="u2"), "not_track"),
+        ],
+    ),
+    (
+        "the same user linked twice is one target",
+        "stitch",
+        [(anon(), kept(user="u1")), (LOGIN, "not_track"), (LOGIN, "not_track")],
+    ),
+    (
+        "an invalid userId stays invalid, no fallback",
+        "stitch",
+        [(track(user_id=1.5, anonymousId="a1"), "invalid_user_id"), (LOGIN, "not_track")],
+    ),
+    (
+        "an invalid userId links nothing",
+        "stitch",
+        [(anon(), "anonymous_user"), (call("identify", anonymousId="a1", userId=2.5), "not_track")],
+    ),
+    (
+        "an invalid anonymousId is missing_user_id",
+        "stitch",
+        [(track(user_id=A, anonymousId={"id": "a1"}), "missing_user_id")],
+    ),
+    (
+        "a blank userId with an anonymousId is anonymous",
+        "stitch",
+        [(track(user_id="", anonymousId="a1"), kept(user="u1")), (LOGIN, "not_track")],
+    ),
+    (
+        "the user check comes before the item check",
+        "stitch",
+        [(anon("a9", sku=A), "anonymous_user")],
+    ),
+    (
+        "with a target, the item check follows",
+        "stitch",
+        [(anon(sku=A), "missing_item_id"), (LOGIN, "not_track")],
+    ),
+    ("keep: the item check follows", "keep", [(anon("a9", timestamp="nope"), "invalid_timestamp")]),
+    (
+        "corrupt lines link nothing",
+        "stitch",
+        [(anon(), "anonymous_user"), (LOGIN[:-1] + ', "n": NaN}', "corrupt_record")],
+    ),
+    (
+        "a dropped anonymous copy makes no duplicate",
+        "stitch",
+        [
+            (anon("a9", messageId="m1"), "anonymous_user"),
+            (track(messageId="m1"), kept()),
+        ],
+    ),
+    (
+        "a stitched order expands per product",
+        "stitch",
+        [
+            (
+                order([{"sku": "a"}, {"sku": "b"}], userId=A, anonymousId="a1"),
+                kept(user="u1", items=("a", "b"), event="Order Completed"),
+            ),
+            (LOGIN, "not_track"),
+        ],
+    ),
+]

@@ -208,3 +208,31 @@ def segment_lines(draw: Any) -> str | bytes:
     if mangle == "array":
         return f"[{line}]"
     return line
+
+
+# Identity: few devices and users, so that links, stitch targets and shared devices occur; the usual
+# nasty ids among them. Calls of every type link; alias calls carry a previousId.
+anonymous_ids = st.one_of(
+    st.sampled_from(["a1", "a2", "a3", "a4"]), st.sampled_from([ABSENT, None, "", 1.5]), ids
+)
+user_ids = st.one_of(st.sampled_from(["u1", "u2", "u3", ABSENT, ABSENT, None, " "]), st.just(2.5), ids)
+identity_types = st.sampled_from(["track", "track", "track", "identify", "alias", "page"])
+
+
+@st.composite
+def identity_lines(draw: Any, unique_message_ids: bool = False) -> str | bytes:
+    """A call of a small world of devices and users (or, now and then, any generated line)."""
+    # Any generated line now and then; not where messageIds must stay unique.
+    if not unique_message_ids and draw(st.integers(0, 9)) == 0:
+        return draw(segment_lines())
+    call = {
+        "type": draw(identity_types),
+        "event": draw(st.sampled_from([*DEFAULT_SUPPORTED_EVENTS, "Product Viewed"])),
+        "userId": draw(user_ids),
+        "anonymousId": draw(anonymous_ids),
+        "previousId": draw(st.one_of(anonymous_ids, st.just(ABSENT))),
+        "messageId": ABSENT if unique_message_ids else draw(st.sampled_from(["m1", "m2", ABSENT, ABSENT])),
+        "timestamp": draw(st.one_of(valid_times, valid_times, times)),
+        "properties": draw(st.one_of(st.builds(_sku, st.sampled_from(["s1", "s2"])), properties)),
+    }
+    return json.dumps({k: v for k, v in call.items() if v is not ABSENT})

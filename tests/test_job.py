@@ -410,6 +410,7 @@ def test_glue_console_arguments() -> None:
         "event_types": {"Product Added": "Product Added", "Order Completed": "Order Completed"},
         "item_id_field": "sku",
         "event_value_field": None,
+        "anonymous_events": "stitch",
         "bookmarks": True,
     }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -108,7 +109,9 @@ def test_bad_settings_are_named(env: dict[str, str], message: str) -> None:
 # --- mapping, payloads, skips ----------------------------------------------------------------------
 
 
-def test_exact_payloads_and_named_skips() -> None:
+@pytest.mark.parametrize("anonymous_events", ["stitch", "drop"])
+def test_exact_payloads_and_named_skips(anonymous_events: str) -> None:
+    """m3 has an anonymousId and no userId: under stitch (the default) it goes under its session alone."""
     order = track(
         "order-1",
         2941404340,
@@ -131,8 +134,15 @@ def test_exact_payloads_and_named_skips() -> None:
     records = kinesis_event(payloads)
     records.insert(1, {"kinesis": {"sequenceNumber": "bad", "data": "%%% not base64"}})
     with RecordingSink() as sink:
-        response, summary = process(records, SETTINGS, client_for(sink.url))
+        settings_ = replace(SETTINGS, mapping=MappingConfig(anonymous_events=anonymous_events))
+        response, summary = process(records, settings_, client_for(sink.url))
+    anonymous = anonymous_events != "drop"
     assert response == {"batchItemFailures": []}
+    anonymous_call = {
+        "trackingId": TRACKING_ID,
+        "sessionId": "anon-1",
+        "eventList": [{"eventId": "m3", "eventType": "Product Clicked", "itemId": "sku-1", "sentAt": T0}],
+    }
     assert sink.accepted == [
         {
             "trackingId": TRACKING_ID,
@@ -142,6 +152,7 @@ def test_exact_payloads_and_named_skips() -> None:
                 {"eventId": "m1", "eventType": "Product Clicked", "itemId": "ocean-blue-shirt", "sentAt": T0}
             ],
         },
+        *([anonymous_call] if anonymous else []),
         {
             "trackingId": TRACKING_ID,
             "userId": "2941404340",
@@ -160,20 +171,20 @@ def test_exact_payloads_and_named_skips() -> None:
     ]
     assert summary == {
         "records": 10,
-        "kept_records": 3,
+        "kept_records": 4 if anonymous else 3,
         "duplicate_message_id": 1,
         "skipped": {
             # Invalid UTF-8 is read as the batch job reads it: "\ufffd\ufffd not utf-8" is not JSON.
             "corrupt_record": 2,
-            "missing_user_id": 1,
+            **({} if anonymous else {"missing_user_id": 1}),
             "not_track": 1,
             "undecodable_record": 1,
             "unsupported_event": 1,
         },
-        "sessions": 3,
-        "events": 4,
-        "calls": 3,
-        "sent_events": 4,
+        "sessions": 4 if anonymous else 3,
+        "events": 5 if anonymous else 4,
+        "calls": 4 if anonymous else 3,
+        "sent_events": 5 if anonymous else 4,
         "rejected_events": 0,
         "failed_events": 0,
         "unsent_events": 0,

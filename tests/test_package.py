@@ -24,8 +24,12 @@ def test_lambda_zip_has_exactly_the_handler_and_rules(tmp_path: Path) -> None:
     assert [n for n in names if not n.startswith("personalize_stream/")] == [
         "segment_personalize/__init__.py",
         "segment_personalize/event_types.py",
+        "segment_personalize/identity.py",
+        "segment_personalize/ids.py",
         "segment_personalize/json_lines.py",
+        "segment_personalize/outcomes.py",
         "segment_personalize/rules.py",
+        "segment_personalize/timestamps.py",
         "segment_personalize/values.py",
     ]
     assert {"personalize_stream/handler.py", "personalize_stream/sender.py"} <= set(names)

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import pytest
 from segment_personalize.rules import (
+    AnonymousEvents,
     Dropped,
     DropReason,
+    Identity,
     MappedEvent,
     MappingConfig,
     ProductSkip,
     decode_utf8,
     dedupe,
     map_line,
+    map_lines,
     parse_event_list,
 )
 
-from tests.contract_cases import CASES, CONFIG_CASES, order, track
+from tests.contract_cases import CASES, CONFIG_CASES, IDENTITY_CASES, LOGIN, anon, order, track
 
 
 def outcome(line: str | bytes, config: MappingConfig | None = None):
@@ -147,6 +150,7 @@ def test_drop_reasons_are_the_documented_ones() -> None:
         "unsupported_event",
         "missing_user_id",
         "invalid_user_id",
+        "anonymous_user",
         "missing_item_id",
         "invalid_item_id",
         "missing_timestamp",
@@ -181,3 +185,28 @@ def test_event_value_rows_and_header() -> None:
         ("a", "Order Completed", 1551110105, "2.5"),
         ("b", "Order Completed", 1551110105, None),
     ]
+
+
+@pytest.mark.parametrize(("name", "mode", "run"), IDENTITY_CASES, ids=[c[0] for c in IDENTITY_CASES])
+def test_identity_contract(name: str, mode: str, run: list) -> None:
+    outcomes, _ = map_lines([line for line, _ in run], MappingConfig(anonymous_events=mode))
+    got = [
+        o.reason.value if isinstance(o, Dropped) else (o.user_id, o.item_ids, o.event_type, o.timestamp)
+        for o in outcomes
+    ]
+    assert got == [expected for _, expected in run]
+
+
+def test_identity_sources_and_targets() -> None:
+    lines = [c for c, _ in IDENTITY_CASES[11][2]]  # the shared device
+    _, targets = map_lines(lines, MappingConfig())
+    assert targets.ambiguous == {"a1"} and targets.targets == {}
+    keep, _ = map_lines([anon("a9"), anon(), LOGIN], MappingConfig(anonymous_events="keep"))
+    assert [o.identity for o in keep if isinstance(o, MappedEvent)] == [Identity.ANONYMOUS, Identity.STITCHED]
+
+
+def test_anonymous_events_setting() -> None:
+    assert MappingConfig.from_settings(anonymous_events=" KEEP ").anonymous_events is AnonymousEvents.KEEP
+    assert MappingConfig.from_settings().anonymous_events is AnonymousEvents.STITCH
+    with pytest.raises(ValueError, match="anonymous_events must be one of drop, stitch, keep"):
+        MappingConfig.from_settings(anonymous_events="merge")

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from chispa import assert_df_equality
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyspark.sql import SparkSession
-from segment_personalize.rules import CSV_HEADER, MappingConfig
+from segment_personalize.rules import CSV_HEADER, DropReason, MappingConfig
 from segment_personalize.spark.io import INTERACTIONS_SCHEMA, read_input
 from segment_personalize.spark.session import HOTSPOT_HUGE_METHOD_BYTES
 from segment_personalize.spark.transform import classify, sql_string, transform
 
-from tests.contract_cases import CASES, CONFIG_CASES, order, track, with_bytes
+from tests.contract_cases import CASES, CONFIG_CASES, IDENTITY_CASES, order, track, with_bytes
 from tests.spark_support import session_conf
+
+DROP_REASONS = {r.value for r in DropReason}
 
 
 def lines_df(spark: SparkSession, lines: list[str] | list[str | bytes]):
@@ -231,3 +235,22 @@ def test_byte_order_marks_in_files(spark: SparkSession, tmp_path) -> None:
         ("", ("second",)),
         ("invalid_user_id", None),
     ]
+
+
+@pytest.mark.parametrize(("name", "mode", "run"), IDENTITY_CASES, ids=[c[0] for c in IDENTITY_CASES])
+def test_identity_contract(spark: SparkSession, name: str, mode: str, run: list) -> None:
+    """The whole run in Spark: the kept rows and every reason's count, as the case says line by line."""
+    result = transform(lines_df(spark, [line for line, _ in run]), MappingConfig(anonymous_events=mode))
+    rows = Counter(tuple(row) for row in result.interactions.collect())
+    expected_rows = Counter(
+        (user, item, event_type, ts)
+        for _, outcome in run
+        if not isinstance(outcome, str)
+        for user, items, event_type, ts in [outcome]
+        for item in items
+    )
+    assert rows == expected_rows
+    line_counts, dedupe_counts = result.counts()
+    reasons = Counter(outcome for _, outcome in run if isinstance(outcome, str))
+    assert {r: n for r, n in line_counts.items() if r in DROP_REASONS and n} == dict(reasons)
+    assert dedupe_counts["kept_events"] == sum(not isinstance(o, str) for _, o in run)

@@ -29,7 +29,7 @@ class Outgoing:
 
 @dataclass(frozen=True)
 class Call:
-    user_id: str
+    user_id: str | None  # None: an anonymous session, sent under its sessionId alone
     session_id: str
     events: tuple[Outgoing, ...]
 
@@ -92,13 +92,16 @@ def outgoing(received: Received) -> list[Outgoing]:
     ]
 
 
-def session_of(event: MappedEvent) -> tuple[str, str]:
-    return event.user_id, event.anonymous_id or event.user_id
+def session_of(event: MappedEvent) -> tuple[str | None, str]:
+    """(userId, sessionId): the anonymousId is the session; an identified call without one is its own."""
+    session = event.anonymous_id or event.user_id
+    assert session is not None  # an event without a user always has an anonymousId (rules.map_event)
+    return event.user_id, session
 
 
 def plan_calls(kept: list[Received]) -> list[list[Call]]:
     """Per session (in order of first appearance), its calls in record order."""
-    sessions: dict[tuple[str, str], list[Outgoing]] = {}
+    sessions: dict[tuple[str | None, str], list[Outgoing]] = {}
     for received in kept:
         assert received.event is not None
         sessions.setdefault(session_of(received.event), []).extend(outgoing(received))

@@ -7,6 +7,7 @@ import binascii
 from dataclasses import dataclass
 from typing import Any
 
+from segment_personalize.identity import streamed
 from segment_personalize.rules import Dropped, MappedEvent, MappingConfig, decode_utf8, map_line
 
 # Not a batch-job drop reason: the batch job reads text files and never sees Kinesis framing. Invalid
@@ -49,7 +50,8 @@ def receive(records: list[Any], config: MappingConfig) -> list[Received]:
         if text is None:
             received.append(Received(index, sequence_number, None, UNDECODABLE_RECORD))
             continue
-        outcome = map_line(text, config)
+        # No run-wide view here: an anonymous event is sent under its session (identity.streamed).
+        outcome = streamed(map_line(text, config))
         if isinstance(outcome, Dropped):
             received.append(Received(index, sequence_number, None, outcome.reason.value))
         else:

@@ -44,9 +44,12 @@ def _is_invalid_input(error: Exception) -> bool:
 
 
 def _put(client: Any, tracking_id: str, call: Call, events: tuple[Outgoing, ...]) -> None:
+    # An anonymous session goes without a userId: Personalize credits its events to the user once an
+    # event of the session carries both ids (identity.py).
+    user = {} if call.user_id is None else {"userId": call.user_id}
     client.put_events(
         trackingId=tracking_id,
-        userId=call.user_id,
+        **user,
         sessionId=call.session_id,
         eventList=[event.payload for event in events],
     )

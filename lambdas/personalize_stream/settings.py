@@ -64,7 +64,10 @@ class StreamSettings:
             )
         try:
             mapping = MappingConfig.from_settings(
-                env.get("SUPPORTED_EVENTS"), env.get("ITEM_ID_FIELD"), env.get("EVENT_VALUE_FIELD")
+                env.get("SUPPORTED_EVENTS"),
+                env.get("ITEM_ID_FIELD"),
+                env.get("EVENT_VALUE_FIELD"),
+                env.get("ANONYMOUS_EVENTS"),
             )
             settings = cls(
                 tracking_id=tracking_id,

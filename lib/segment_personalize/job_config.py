@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from segment_personalize.identity import DEFAULT_ANONYMOUS_EVENTS
 from segment_personalize.rules import DEFAULT_SUPPORTED_EVENTS, MappingConfig
 
 REQUIRED = ("JOB_NAME", "S3_JSON_INPUT_PATH", "S3_CSV_OUTPUT_PATH")
@@ -19,6 +20,7 @@ OPTIONAL_DEFAULTS = {
     "RUN_REPORT_PATH": "",
     # Off unless given; given, it must name a field (an empty value is an error, not "off").
     "EVENT_VALUE_FIELD": "",
+    "ANONYMOUS_EVENTS": DEFAULT_ANONYMOUS_EVENTS.value,
 }
 BOOKMARK_ENABLED = "job-bookmark-enable"
 _TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
@@ -50,6 +52,7 @@ class JobConfig:
             "event_types": {name: self.mapping.event_type(name) for name in self.mapping.supported_events},
             "item_id_field": self.mapping.item_id_field,
             "event_value_field": self.mapping.event_value_field,
+            "anonymous_events": self.mapping.anonymous_events.value,
             "bookmarks": self.bookmarks,
         }
 
@@ -166,6 +169,7 @@ def parse_job_args(argv: list[str]) -> JobConfig:
             values["SUPPORTED_EVENTS"],
             values["ITEM_ID_FIELD"],
             args.get("EVENT_VALUE_FIELD") if "EVENT_VALUE_FIELD" in present else None,
+            values["ANONYMOUS_EVENTS"],
         )
     except ValueError as error:
         raise ConfigError(str(error)) from None

@@ -111,7 +111,7 @@ def _stage(
     except Exception as error:
         raise _write_failure(spark, config, error) from None
     # Only after the write succeeded: an Observation whose action failed would wait forever.
-    line_counts, dedupe_counts = result.line_counts.get, result.dedupe_counts.get
+    line_counts, dedupe_counts = result.counts()
     if not int(line_counts.get("input_lines", 0)):
         if files.get("bookmarked"):
             raise NothingNew("no new Segment files since the last run; nothing was published")

@@ -51,12 +51,26 @@ def build_report(
             if "rows_without_value" in dedupe_counts
             else {}
         ),
+        **({"identity": _identity(line_counts, dedupe_counts, job)} if "anonymous_events" in job else {}),
         "output": output,
         "accounting": {
             "lines_balance": input_lines == kept + sum(dropped.values()),
             "rows_match_written": output_rows == output["rows"],
         },
         "personalize_minimums": {**checks, "ok": all(c["ok"] for c in checks.values())},
+    }
+
+
+def _identity(
+    line_counts: dict[str, int], dedupe_counts: dict[str, int], job: dict[str, Any]
+) -> dict[str, Any]:
+    """How USER_ID was found (identity.py): kept events stitched to a user or kept under their own
+    anonymousId (both after de-duplication), and the anonymousIds linked to several users."""
+    return {
+        "anonymous_events": job["anonymous_events"],
+        "stitched_events": int(dedupe_counts.get("stitched_events", 0)),
+        "anonymous_kept_events": int(dedupe_counts.get("anonymous_kept_events", 0)),
+        "ambiguous_anonymous_ids": int(line_counts.get("ambiguous_anonymous_ids", 0)),
     }
 
 
@@ -69,6 +83,13 @@ def format_report(report: dict[str, Any]) -> str:
         f"  input lines      {report['input_lines']}",
         f"  kept events      {report['kept_events']}",
     ]
+    if "identity" in report:
+        identity = report["identity"]
+        lines.append(
+            f"  identity         {identity['anonymous_events']}: {identity['stitched_events']} stitched, "
+            f"{identity['anonymous_kept_events']} kept anonymous, "
+            f"{identity['ambiguous_anonymous_ids']} ambiguous anonymousIds"
+        )
     for reason, count in report["dropped"].items():
         if count:
             lines.append(f"  dropped          {count:>8}  {reason}")

@@ -20,17 +20,37 @@ This module must not import pyspark: the Lambda package ships it without Spark.
 
 from __future__ import annotations
 
-import calendar
-import json
-import re
-from dataclasses import dataclass, field
-from datetime import datetime
-from enum import StrEnum
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from segment_personalize.event_types import parse_supported_events
+from segment_personalize.identity import (
+    DEFAULT_ANONYMOUS_EVENTS,
+    AnonymousEvents,
+    Link,
+    Targets,
+    links,
+    parse_anonymous_events,
+    resolve,
+)
 
 # Re-exported: the rules' callers (the Spark side, the Lambda, tests) read these from here.
+from segment_personalize.ids import (  # noqa: F401
+    CONTAINER_DELIMITERS,
+    CONTROL_CHARACTER_BODY,
+    FLOAT_TEXT_BODY,
+    MAX_ID_LENGTH,
+    NON_SCALAR_TEXTS,
+    REPLACEMENT_CHARACTER,
+    classify_id,
+    first_usable_id,
+    has_unwritable_character,
+    is_blank,
+    java_anchored,
+    looks_non_scalar,
+    spark_text,
+)
 from segment_personalize.json_lines import (  # noqa: F401
     JSON_WHITESPACE,
     MAX_NESTING_DEPTH,
@@ -38,6 +58,16 @@ from segment_personalize.json_lines import (  # noqa: F401
     decode_utf8,
     parse_line,
 )
+from segment_personalize.outcomes import (  # noqa: F401
+    Anonymous,
+    Dropped,
+    DropReason,
+    Identity,
+    MappedEvent,
+    Outcome,
+    ProductSkip,
+)
+from segment_personalize.timestamps import TIMESTAMP_BODY, TIMESTAMP_FIELDS, parse_timestamp  # noqa: F401
 from segment_personalize.values import EVENT_VALUE_COLUMN, event_value, validate_value_field
 
 CSV_HEADER = ("USER_ID", "ITEM_ID", "EVENT_TYPE", "TIMESTAMP")
@@ -45,80 +75,16 @@ DEFAULT_SUPPORTED_EVENTS = ("Product Added", "Product Clicked", "Order Completed
 ITEM_ID_FIELDS = ("sku", "product_id")
 DEFAULT_ITEM_ID_FIELD = "sku"
 TRACK_TYPE = "track"
-# Personalize's interactions schema caps USER_ID and ITEM_ID at 256 characters; PutEvents caps eventType
-# at 256 too. An interactions dataset holds at most 10 event types plus metadata fields; the CSV written
-# here has no metadata fields.
-MAX_ID_LENGTH = 256
+# PutEvents caps eventType at 256 characters. An interactions dataset holds at most 10 event types plus
+# metadata fields; the CSV written here has no metadata fields.
 MAX_EVENT_TYPE_LENGTH = 256
 MAX_EVENT_TYPES = 10
-# The first present field wins; a present but unparseable value is not skipped over, because
-# receivedAt is Segment's clock, not the user's, and silently substituting it would skew training data.
-TIMESTAMP_FIELDS = ("timestamp", "originalTimestamp", "receivedAt")
 PRODUCTS_FIELD = "products"
 
 # A byte-order mark opening a line is skipped, as Hadoop's line reader already skips one at the start of a
 # file: editors and Windows tools write it, and it is no part of the JSON.
 BOM = "\ufeff"
-# Invalid UTF-8 is read as this character (one per bad sequence), as Spark's JSON reader reads it. An id
-# holding it is invalid, so a mangled id never reaches the output; see decode_utf8.
-REPLACEMENT_CHARACTER = "\ufffd"
 
-
-class DropReason(StrEnum):
-    """Why an input record produced no interaction. Checked in this order; the first that applies wins."""
-
-    BLANK_LINE = "blank_line"
-    CORRUPT_RECORD = "corrupt_record"
-    NOT_TRACK = "not_track"
-    UNSUPPORTED_EVENT = "unsupported_event"
-    MISSING_USER_ID = "missing_user_id"
-    INVALID_USER_ID = "invalid_user_id"
-    MISSING_ITEM_ID = "missing_item_id"
-    INVALID_ITEM_ID = "invalid_item_id"
-    MISSING_TIMESTAMP = "missing_timestamp"
-    INVALID_TIMESTAMP = "invalid_timestamp"
-    # Applied after all the above, across the whole run (batch) or invocation (Lambda).
-    DUPLICATE_MESSAGE_ID = "duplicate_message_id"
-
-
-class ProductSkip(StrEnum):
-    """Why one entry of an order's products[] produced no row, while the order itself was kept."""
-
-    MISSING_ITEM_ID = "product_missing_item_id"
-    INVALID_ITEM_ID = "product_invalid_item_id"
-    DUPLICATE_ITEM_ID = "product_duplicate_item_id"
-
-
-# --- Patterns ------------------------------------------------------------------------------------
-# Bodies only, in the subset of syntax where Java and Python regexes agree (no ., \s, \d, $). Each
-# engine anchors them its own way: Python with re.fullmatch, Spark with ^(?:...)\z -- Java's and
-# Python's $ both also match before a trailing newline, which would let "id\n" through.
-
-
-# Text that Spark produces when it renders a non-string, non-integer JSON token as a string, in three
-# parts so that both engines can test the cheap ones first and run a regex only on text with a '.':
-# booleans and an overflowing float (exact texts), the compact JSON of an object or array (first and
-# last character), and Java's Double.toString of a float (always has a '.').
-NON_SCALAR_TEXTS = ("true", "false", '"Infinity"', '"-Infinity"')
-CONTAINER_DELIMITERS = (("{", "}"), ("[", "]"))
-FLOAT_TEXT_BODY = r"-?[0-9]+\.[0-9]+(?:E-?[0-9]+)?"
-# Unicode's control characters (general category Cc): C0, DEL and C1. An id holding one is invalid: a CR
-# or LF would split a CSV record over lines, which Personalize's bulk import does not accept. Searched, not
-# anchored; the syntax is the same in Java's and Python's regexes.
-CONTROL_CHARACTER_BODY = r"[\x00-\x1F\x7F-\x9F]"
-
-# ISO-8601 date-time: 'T' separator, 0-9 fraction digits, 'Z' or +hh:mm/-hh:mm, no zone = UTC.
-# Groups: 1 = date, 2 = time to the second, 3 = zone (absent, 'Z' or offset). Field ranges are
-# checked here, so that only day-of-month overflow (Feb 30) is left for the calendar to reject;
-# second 60 is refused because Spark's make_timestamp and Python's datetime disagree on it. Offsets
-# stop at +-18:00, Java's ZoneOffset range (real zones span -12:00..+14:00): Spark cannot parse beyond.
-TIMESTAMP_BODY = (
-    r"((?!0000)[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01]))"
-    r"T((?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9])"
-    r"(?:\.[0-9]{1,9})?"
-    r"(Z|[+-](?:(?:0[0-9]|1[0-7]):[0-5][0-9]|18:00))?"
-)
-TIMESTAMP_GROUP_DATE, TIMESTAMP_GROUP_TIME, TIMESTAMP_GROUP_ZONE = 1, 2, 3
 
 # Spark's JSON reader options that make it accept exactly what Python's json module (as used in
 # parse_line) accepts; Spark's defaults allow single quotes and NaN/Infinity literals.
@@ -127,16 +93,6 @@ SPARK_JSON_OPTIONS = {
     "allowSingleQuotes": "false",
     "allowNonNumericNumbers": "false",
 }
-
-
-def java_anchored(body: str) -> str:
-    """The pattern as Spark's rlike/regexp_extract must see it to match the whole text, like fullmatch."""
-    return rf"^(?:{body})\z"
-
-
-_FLOAT_TEXT = re.compile(FLOAT_TEXT_BODY)
-_CONTROL_CHARACTER = re.compile(CONTROL_CHARACTER_BODY)
-_TIMESTAMP = re.compile(TIMESTAMP_BODY)
 
 
 # --- Configuration -------------------------------------------------------------------------------
@@ -154,6 +110,8 @@ class MappingConfig:
     renames: tuple[tuple[str, str], ...] = ()
     # The field of properties (and of each product) written as EVENT_VALUE (values.py); None: no column.
     event_value_field: str | None = None
+    # What becomes of a supported call with no usable userId and a usable anonymousId (identity.py).
+    anonymous_events: AnonymousEvents = DEFAULT_ANONYMOUS_EVENTS
 
     @classmethod
     def from_settings(
@@ -161,20 +119,24 @@ class MappingConfig:
         supported_events: str | None = None,
         item_id_field: str | None = None,
         event_value_field: str | None = None,
+        anonymous_events: str | None = None,
     ) -> MappingConfig:
-        """The SUPPORTED_EVENTS, ITEM_ID_FIELD and EVENT_VALUE_FIELD settings as text (None: the default);
-        ValueError if bad."""
-        value_field = None if event_value_field is None else validate_value_field(event_value_field)
+        """The SUPPORTED_EVENTS, ITEM_ID_FIELD, EVENT_VALUE_FIELD and ANONYMOUS_EVENTS settings as text
+        (None: the default); ValueError if bad."""
+        common = {
+            "item_id_field": (item_id_field or DEFAULT_ITEM_ID_FIELD).strip(),
+            "event_value_field": None
+            if event_value_field is None
+            else validate_value_field(event_value_field),
+            "anonymous_events": parse_anonymous_events(anonymous_events),
+        }
         if supported_events is None:
-            return cls(
-                item_id_field=(item_id_field or DEFAULT_ITEM_ID_FIELD).strip(), event_value_field=value_field
-            )
+            return cls(**common)
         pairs = parse_supported_events(supported_events)
         return cls(
             supported_events=tuple(name for name, _ in pairs),
-            item_id_field=(item_id_field or DEFAULT_ITEM_ID_FIELD).strip(),
             renames=tuple((name, event_type) for name, event_type in pairs if name != event_type),
-            event_value_field=value_field,
+            **common,
         )
 
     @property
@@ -202,6 +164,8 @@ class MappingConfig:
         return tuple(dict.fromkeys(self.event_type(name) for name in self.supported_events))
 
     def __post_init__(self) -> None:
+        # A plain string is accepted and read as the setting is (the enum is what the rules compare with).
+        object.__setattr__(self, "anonymous_events", parse_anonymous_events(self.anonymous_events))
         if not self.supported_events:
             raise ValueError("supported_events must name at least one event")
         if any(not e for e in self.supported_events):
@@ -246,118 +210,7 @@ def parse_event_list(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(n for n in names if n))
 
 
-# --- Results -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MappedEvent:
-    """A kept Segment call: one interaction per item (one item unless it was an order with products[])."""
-
-    message_id: str | None
-    anonymous_id: str | None
-    user_id: str
-    event_type: str
-    timestamp: int
-    item_ids: tuple[str, ...]
-    product_skips: dict[ProductSkip, int] = field(default_factory=dict)
-    # One EVENT_VALUE text (None: no usable value) per item, when a value field is configured; else None.
-    event_values: tuple[str | None, ...] | None = None
-
-    def interactions(self) -> list[tuple[Any, ...]]:
-        """Rows in MappingConfig.csv_header order."""
-        if self.event_values is None:
-            return [(self.user_id, item, self.event_type, self.timestamp) for item in self.item_ids]
-        return [
-            (self.user_id, item, self.event_type, self.timestamp, value)
-            for item, value in zip(self.item_ids, self.event_values, strict=True)
-        ]
-
-
-@dataclass(frozen=True)
-class Dropped:
-    reason: DropReason
-
-
-Outcome = MappedEvent | Dropped
-
-
 # --- Field rules ---------------------------------------------------------------------------------
-
-
-def spark_text(value: Any) -> str | None:
-    """The text Spark's StringType reader yields for a JSON value, where that is reproducible.
-
-    Strings, integers, booleans and null render identically in both engines. Floats, objects and arrays
-    only need to be recognisable as such (classify_id rejects them by type), so their exact Java
-    rendering is not reproduced.
-    """
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def is_blank(text: str) -> bool:
-    """Empty or only JSON whitespace."""
-    return not text.strip(JSON_WHITESPACE)
-
-
-def looks_non_scalar(text: str) -> bool:
-    """Text that Spark could have rendered from a float, boolean, object or array token."""
-    return (
-        text in NON_SCALAR_TEXTS
-        or any(text.startswith(first) and text.endswith(last) for first, last in CONTAINER_DELIMITERS)
-        or ("." in text and _FLOAT_TEXT.fullmatch(text) is not None)
-    )
-
-
-def has_unwritable_character(text: str) -> bool:
-    """A control character, or the mark of invalid UTF-8 (REPLACEMENT_CHARACTER)."""
-    return REPLACEMENT_CHARACTER in text or _CONTROL_CHARACTER.search(text) is not None
-
-
-def classify_id(value: Any) -> tuple[str | None, str | None]:
-    """(id, None) for a usable id; (None, 'missing' | 'invalid') otherwise.
-
-    Missing: absent, null, or only JSON whitespace. Invalid: a float, boolean, object or array token, text
-    that Spark could have rendered from one (looks_non_scalar), longer than MAX_ID_LENGTH, or holding a
-    control character or U+FFFD (has_unwritable_character).
-    Usable ids are kept verbatim, surrounding spaces included: ids are opaque.
-    """
-    if value is None:
-        return None, "missing"
-    if isinstance(value, bool | float | dict | list):
-        return None, "invalid"
-    text = spark_text(value)
-    assert text is not None
-    if is_blank(text):
-        return None, "missing"
-    if looks_non_scalar(text) or len(text) > MAX_ID_LENGTH or has_unwritable_character(text):
-        return None, "invalid"
-    return text, None
-
-
-def parse_timestamp(value: Any) -> int | None:
-    """ISO-8601 text -> integer epoch seconds (floor); None when it does not parse."""
-    text = spark_text(value) if not isinstance(value, float | dict | list) else None
-    match = _TIMESTAMP.fullmatch(text) if text is not None else None
-    if match is None:
-        return None
-    try:
-        local = datetime.fromisoformat(f"{match[TIMESTAMP_GROUP_DATE]}T{match[TIMESTAMP_GROUP_TIME]}")
-    except ValueError:  # day-of-month overflow, e.g. 2019-02-29
-        return None
-    seconds = calendar.timegm(local.timetuple())
-    zone = match[TIMESTAMP_GROUP_ZONE]
-    if zone and zone != "Z":
-        sign = 1 if zone[0] == "+" else -1
-        seconds -= sign * (int(zone[1:3]) * 3600 + int(zone[4:6]) * 60)
-    # Fractions are dropped: epoch seconds of whole-second wall time plus a non-negative fraction
-    # floors to the whole second, before 1970 too.
-    return seconds
 
 
 def _first_present(event: dict[str, Any], names: tuple[str, ...]) -> Any:
@@ -398,17 +251,6 @@ def as_array(value: Any) -> list[Any] | None:
     return None
 
 
-def first_usable_id(fields: dict[str, Any], names: tuple[str, ...]) -> tuple[str | None, str | None]:
-    """classify_id of the first of ``names`` that holds a usable id; else 'invalid' if any was invalid."""
-    problems = []
-    for name in names:
-        item, problem = classify_id(fields.get(name))
-        if item is not None:
-            return item, None
-        problems.append(problem)
-    return None, "invalid" if "invalid" in problems else "missing"
-
-
 def _products_items(
     products: list[Any], item_fields: tuple[str, ...], value_field: str | None = None
 ) -> tuple[tuple[str, ...], dict[ProductSkip, int], tuple[str | None, ...]]:
@@ -439,12 +281,26 @@ def map_event(event: Any, config: MappingConfig) -> Outcome:
     if event_name not in config.supported_events:
         return Dropped(DropReason.UNSUPPORTED_EVENT)
     assert event_name is not None
-    event_type = config.event_type(event_name)
 
     user_id, problem = classify_id(event.get("userId"))
+    anonymous_id, _ = classify_id(event.get("anonymousId"))
+    if problem == "invalid":
+        return Dropped(DropReason.INVALID_USER_ID)
     if user_id is None:
-        return Dropped(DropReason.MISSING_USER_ID if problem == "missing" else DropReason.INVALID_USER_ID)
+        if anonymous_id is None or config.anonymous_events is AnonymousEvents.DROP:
+            return Dropped(DropReason.MISSING_USER_ID)
+        return Anonymous(anonymous_id, _items_and_time(event, config, event_name, None, anonymous_id))
+    return _items_and_time(event, config, event_name, user_id, anonymous_id)
 
+
+def _items_and_time(
+    event: dict[str, Any],
+    config: MappingConfig,
+    event_name: str,
+    user_id: str | None,
+    anonymous_id: str | None,
+) -> MappedEvent | Dropped:
+    """The checks after the user's: items (and their values), then the timestamp."""
     properties = as_object(event.get("properties")) or {}
     products = as_array(properties.get(PRODUCTS_FIELD))
     skips: dict[ProductSkip, int] = {}
@@ -469,12 +325,11 @@ def map_event(event: Any, config: MappingConfig) -> Outcome:
         return Dropped(DropReason.INVALID_TIMESTAMP)
 
     message_id, _ = classify_id(event.get("messageId"))
-    anonymous_id, _ = classify_id(event.get("anonymousId"))
     return MappedEvent(
         message_id=message_id,
         anonymous_id=anonymous_id,
         user_id=user_id,
-        event_type=event_type,
+        event_type=config.event_type(event_name),
         timestamp=timestamp,
         item_ids=item_ids,
         product_skips=skips,
@@ -482,17 +337,31 @@ def map_event(event: Any, config: MappingConfig) -> Outcome:
     )
 
 
-def map_line(text: str, config: MappingConfig) -> Outcome:
-    """Map one line of Segment's newline-delimited JSON (or one Kinesis record's payload)."""
+def read_line(text: str, config: MappingConfig) -> tuple[Outcome, tuple[Link, ...]]:
+    """One line of Segment's newline-delimited JSON (or one Kinesis record's payload): its outcome, and
+    the identity links it makes (identity.links), from the one parse."""
     if text.startswith(BOM):
         text = text[1:]
     if is_blank(text):
-        return Dropped(DropReason.BLANK_LINE)
+        return Dropped(DropReason.BLANK_LINE), ()
     try:
         event = parse_line(text)
     except (ValueError, RecursionError):
-        return Dropped(DropReason.CORRUPT_RECORD)
-    return map_event(event, config)
+        return Dropped(DropReason.CORRUPT_RECORD), ()
+    return map_event(event, config), links(event)
+
+
+def map_line(text: str, config: MappingConfig) -> Outcome:
+    """The outcome of one line, before identity is settled (an Anonymous outcome waits on the run)."""
+    return read_line(text, config)[0]
+
+
+def map_lines(texts: Iterable[str], config: MappingConfig) -> tuple[list[MappedEvent | Dropped], Targets]:
+    """A batch run's lines, identity settled across all of them: the outcome of each line, in order (before
+    messageId de-duplication), and the run's stitch targets."""
+    read = [read_line(text, config) for text in texts]
+    targets = Targets.of(link for _, line_links in read for link in line_links)
+    return [resolve(outcome, targets, config.anonymous_events) for outcome, _ in read], targets
 
 
 def dedupe_key(event: MappedEvent) -> tuple[Any, ...]:
@@ -502,11 +371,11 @@ def dedupe_key(event: MappedEvent) -> tuple[Any, ...]:
     smallest makes the output independent of file order. The Spark job orders the same fields the same
     way (Spark compares strings by UTF-8 bytes, which is code point order, as Python does).
     """
-    key = (event.timestamp, event.user_id, event.event_type, event.item_ids)
+    key = (event.timestamp, event.user_id or "", event.event_type, event.item_ids)
     if event.event_values is not None:
         # Spark orders an array's null elements first.
         key = (*key, tuple((v is not None, v or "") for v in event.event_values))
-    return (*key, event.anonymous_id or "")
+    return (*key, event.identity.value, event.anonymous_id or "")
 
 
 def dedupe(events: list[MappedEvent]) -> tuple[list[MappedEvent], int]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 
+from segment_personalize.identity import PREVIOUS_ID, AnonymousEvents
 from segment_personalize.rules import PRODUCTS_FIELD, SPARK_JSON_OPTIONS, TIMESTAMP_FIELDS, MappingConfig
 
 CORRUPT_RECORD = "_corrupt_record"
@@ -23,6 +24,13 @@ CORRUPT_RECORD = "_corrupt_record"
 LINE_OPTIONS = SPARK_JSON_OPTIONS | {"columnNameOfCorruptRecord": CORRUPT_RECORD}
 PROPERTIES_FIELD = "properties"
 SCALAR_FIELDS = ("type", "event", "userId", "anonymousId", "messageId", *TIMESTAMP_FIELDS)
+
+
+def scalar_fields(config: MappingConfig) -> tuple[str, ...]:
+    """The top-level fields read as text: an alias call's previousId only when identity is stitched."""
+    if config.anonymous_events is AnonymousEvents.DROP:
+        return SCALAR_FIELDS
+    return (*SCALAR_FIELDS, PREVIOUS_ID)
 
 
 def _strings(names: tuple[str, ...]) -> StructType:
@@ -38,15 +46,15 @@ def event_schema(config: MappingConfig) -> StructType:
     )
     return StructType(
         [
-            *_strings(SCALAR_FIELDS).fields,
+            *_strings(scalar_fields(config)).fields,
             StructField(PROPERTIES_FIELD, properties),
             StructField(CORRUPT_RECORD, StringType()),
         ]
     )
 
 
-def text_event_schema() -> StructType:
-    return _strings((*SCALAR_FIELDS, PROPERTIES_FIELD, CORRUPT_RECORD))
+def text_event_schema(config: MappingConfig) -> StructType:
+    return _strings((*scalar_fields(config), PROPERTIES_FIELD, CORRUPT_RECORD))
 
 
 def properties_schema(config: MappingConfig) -> StructType:

@@ -33,8 +33,14 @@ SEMANTICS_SQL_CONF = {
     # transform.sql_string escapes for the parser's reading of backslashes in string literals.
     "spark.sql.parser.escapedStringLiterals": "false",
 }
+# The run report's counts ride on Observations (spark/transform.py). When a shuffle stage turns out empty
+# (no line kept, no anonymous event), adaptive execution swaps the rest of the plan for an empty
+# relation, the Observations in it included, and their counts never arrive (Spark 4 fails the read of
+# them, Spark 3.5 waits for ever). An empty stage costs nothing to run, so the swap is turned off.
+AQE_EXCLUDED_RULES = "org.apache.spark.sql.execution.adaptive.AQEPropagateEmptyRelation"
 JOB_SQL_CONF = {
     "spark.sql.codegen.hugeMethodLimit": str(HOTSPOT_HUGE_METHOD_BYTES),
+    "spark.sql.adaptive.optimizer.excludedRules": AQE_EXCLUDED_RULES,
     **SEMANTICS_SQL_CONF,
 }
 

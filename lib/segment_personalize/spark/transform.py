@@ -16,15 +16,17 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from segment_personalize import rules
+from segment_personalize.identity import ALIAS_TYPE, PREVIOUS_ID, AnonymousEvents
 from segment_personalize.rules import CSV_HEADER, DropReason, MappingConfig, ProductSkip
+from segment_personalize.spark import identity
 from segment_personalize.spark.schema import (
     CORRUPT_RECORD,
     LINE_OPTIONS,
     PROPERTIES_FIELD,
-    SCALAR_FIELDS,
     event_schema,
     product_schema,
     properties_schema,
+    scalar_fields,
     text_event_schema,
 )
 from segment_personalize.spark.values import item_values, render_value
@@ -35,6 +37,7 @@ LINE_COLUMN = "value"  # what spark.read.text produces
 REASON, MESSAGE_ID, ANONYMOUS_ID = "drop_reason", "message_id", "anonymous_id"
 USER_ID, EVENT_TYPE, TIMESTAMP, ITEM_IDS = "user_id", "event_type", "timestamp", "item_ids"
 EVENT_VALUES = "event_values"  # only when a value field is configured: one EVENT_VALUE text per item
+IDENTITY = identity.IDENTITY  # only under ANONYMOUS_EVENTS stitch or keep: where USER_ID came from
 PRODUCT_SKIP_COLUMNS = {skip: f"n_{skip.value}" for skip in ProductSkip}
 
 
@@ -210,14 +213,14 @@ def _as_text(line: Sql, config: MappingConfig) -> Sql:
     no staging) cost nothing in practice and keep the common path to a single parse.
     """
     items, options = config.item_id_fields, rules.SPARK_JSON_OPTIONS
-    event = _from_json(line, text_event_schema(), LINE_OPTIONS)
+    event = _from_json(line, text_event_schema(config), LINE_OPTIONS)
     props = _from_json(f"{event}.{PROPERTIES_FIELD}", properties_schema(config), options)
     products = _from_json(f"{props}.{rules.PRODUCTS_FIELD}", "array<string>", options)
     product = _from_json("p", product_schema(config), options)
     product_item = _first_usable([f"{product}.{_name(item)}" for item in items])
     fields = [
         ("corrupt", f"({event} IS NULL OR {event}.{CORRUPT_RECORD} IS NOT NULL)"),
-        *((name, f"{event}.{_name(name)}") for name in SCALAR_FIELDS),
+        *((name, f"{event}.{_name(name)}") for name in scalar_fields(config)),
         ("top_item", _first_usable([f"{props}.{_name(item)}" for item in items])),
         ("product_items", f"transform({products}, p -> {product_item})"),
     ]
@@ -275,12 +278,24 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
             else f"transform({products}, p -> {_first_usable([f'p.{i}' for i in items])})",
             "product_items",
         ),
-        **{f"_f_{name}": fitted(f"{parsed}.{_name(name)}", _name(name)) for name in SCALAR_FIELDS},
+        **{f"_f_{name}": fitted(f"{parsed}.{_name(name)}", _name(name)) for name in scalar_fields(config)},
     )
     events = ", ".join(sql_string(event) for event in config.supported_events)
+    stitching = config.anonymous_events is not AnonymousEvents.DROP
+    # Identity (spark/identity.py): the usable anonymousId, and an alias call's usable previousId.
+    identity_fields = (
+        {
+            "_anon": _usable_id(_field("anonymousId")),
+            identity.PREVIOUS: f"CASE WHEN {_field('type')} <=> {sql_string(ALIAS_TYPE)}"
+            f" THEN {_usable_id(_field(PREVIOUS_ID))} END",
+        }
+        if stitching
+        else {}
+    )
     frame = _then(
         frame,
-        done=("_f_type", "_fits"),
+        done=("_f_type", "_fits", *((f"_f_{PREVIOUS_ID}",) if stitching else ())),
+        **identity_fields,
         _user_problem=_id_problem(_field("userId")),
         _raw_time="coalesce(" + ", ".join(_field(name) for name in rules.TIMESTAMP_FIELDS) + ")",
         _not_an_event=f"CASE WHEN _blank THEN {sql_string(DropReason.BLANK_LINE.value)}"
@@ -292,11 +307,24 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
     )
     time_fields = tuple(f"_f_{name}" for name in rules.TIMESTAMP_FIELDS)
     user_reason = _missing_or_invalid("_user_problem", DropReason.MISSING_USER_ID, DropReason.INVALID_USER_ID)
+    user_check = "_user_problem IS NOT NULL"
+    pending_columns: dict[str, Sql] = {}
+    if stitching:
+        # An anonymous event (identity.py) passes the user check for now: the items and timestamp are checked
+        # as for any other, and settle gives it its user. Every parsed call's usable userId may link.
+        pending = "_not_an_event IS NULL AND _user_problem <=> 'missing' AND _anon IS NOT NULL"
+        user_check = "_user_problem IS NOT NULL AND NOT (_user_problem <=> 'missing' AND _anon IS NOT NULL)"
+        pending_columns = {
+            identity.PENDING: pending,
+            identity.LINK_USER: f"CASE WHEN NOT _blank AND NOT _corrupt AND _user_problem IS NULL"
+            f" THEN {_field('userId')} END",
+        }
     # Drop reasons up to the user id: only the calls that pass them pay for items and timestamps.
     frame = _then(
         frame,
         done=("_blank", "_corrupt", "_not_an_event", "_user_problem", *time_fields),
-        _early=f"coalesce(_not_an_event, CASE WHEN _user_problem IS NOT NULL THEN {user_reason} END)",
+        **pending_columns,
+        _early=f"coalesce(_not_an_event, CASE WHEN {user_check} THEN {user_reason} END)",
     )
     frame = _then(
         frame,
@@ -347,11 +375,20 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
             f" END AS {EVENT_VALUES}"
         ]
     )
+    if stitching:
+        # Every row's anonymousId (a link needs it, kept or not); a pending row has no user yet.
+        anonymous_id = "_anon"
+        user_id = f"CASE WHEN {kept} AND NOT {identity.PENDING} THEN {_field('userId')} END"
+        identity_columns = list(identity.CLASSIFY_COLUMNS)
+    else:
+        anonymous_id = f"CASE WHEN {kept} THEN {_usable_id(_field('anonymousId'))} END"
+        user_id = f"CASE WHEN {kept} THEN {_field('userId')} END"
+        identity_columns = []
     return frame.selectExpr(
         _name(REASON),
         f"CASE WHEN {kept} THEN {_usable_id(_field('messageId'))} END AS {MESSAGE_ID}",
-        f"CASE WHEN {kept} THEN {_usable_id(_field('anonymousId'))} END AS {ANONYMOUS_ID}",
-        f"CASE WHEN {kept} THEN {_field('userId')} END AS {USER_ID}",
+        f"{anonymous_id} AS {ANONYMOUS_ID}",
+        f"{user_id} AS {USER_ID}",
         f"CASE WHEN {kept} THEN {_event_type(_field('event'), config)} END AS {EVENT_TYPE}",
         f"CASE WHEN {kept} THEN _seconds END AS {_name(TIMESTAMP)}",
         f"CASE WHEN {kept} THEN coalesce(_order_items, array(_top_item)) END AS {ITEM_IDS}",
@@ -360,6 +397,7 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
             for skip, count in skips.items()
         ),
         *values_column,
+        *identity_columns,
     )
 
 
@@ -369,7 +407,11 @@ def dedupe(kept: DataFrame) -> DataFrame:
     own_key = F.expr(f"CASE WHEN {MESSAGE_ID} IS NULL THEN monotonically_increasing_id() END")
     # rules.dedupe_key: the values, when there are any, come after the item ids.
     values = f", {EVENT_VALUES}" if EVENT_VALUES in kept.columns else ""
-    chosen = F.expr(f"min(struct({_name(TIMESTAMP)}, {USER_ID}, {EVENT_TYPE}, {ITEM_IDS}{values})) AS chosen")
+    # rules.dedupe_key: then where the user came from, when identity is stitched.
+    source = f", {IDENTITY}" if IDENTITY in kept.columns else ""
+    chosen = F.expr(
+        f"min(struct({_name(TIMESTAMP)}, {USER_ID}, {EVENT_TYPE}, {ITEM_IDS}{values}{source})) AS chosen"
+    )
     return kept.groupBy(F.col(MESSAGE_ID), own_key.alias("_own_key")).agg(chosen).select("chosen.*")
 
 
@@ -402,7 +444,23 @@ def to_interactions(events: DataFrame) -> DataFrame:
 class Transformed:
     interactions: DataFrame
     line_counts: Observation  # input_lines, kept_before_dedupe, each DropReason but duplicates, product skips
-    dedupe_counts: Observation  # kept_events, output_rows
+    dedupe_counts: Observation  # kept_events, output_rows, stitched_events, anonymous_kept_events
+    # Stitch or keep only: the pending rows' outcomes (line_counts leaves them out), ambiguous anonymousIds.
+    identity_counts: Observation | None = None
+
+    def counts(self) -> tuple[dict[str, int], dict[str, int]]:
+        """(line counts, dedupe counts), with the pending rows' outcomes; only after the write's action."""
+        lines = dict(self.line_counts.get)
+        if self.identity_counts is not None:
+            pending = self.identity_counts.get
+            for name, count in pending.items():
+                if name == identity.PENDING_KEPT:
+                    lines["kept_before_dedupe"] = lines.get("kept_before_dedupe", 0) + count
+                elif name == identity.AMBIGUOUS_IDS:
+                    lines[name] = count
+                else:
+                    lines[name] = lines.get(name, 0) + count
+        return lines, dict(self.dedupe_counts.get)
 
 
 def _total(count: Sql, name: str) -> Column:
@@ -410,17 +468,26 @@ def _total(count: Sql, name: str) -> Column:
     return F.expr(f"coalesce(sum({count}), 0) AS {name}")
 
 
-def line_metrics() -> list[Column]:
+def line_metrics(config: MappingConfig | None = None) -> list[Column]:
     reason = _name(REASON)
+    # A pending row's outcome is known only once settled: identity.pending_metrics counts it.
+    settled = (
+        ""
+        if config is None or config.anonymous_events is AnonymousEvents.DROP
+        else f" AND NOT {identity.PENDING}"
+    )
     per_reason = [
-        _total(f"CASE WHEN {reason} = {sql_string(r.value)} THEN 1 ELSE 0 END", r.value)
+        _total(f"CASE WHEN {reason} = {sql_string(r.value)}{settled} THEN 1 ELSE 0 END", r.value)
         for r in DropReason
         if r is not DropReason.DUPLICATE_MESSAGE_ID
     ]
-    skips = [_total(column, skip.value) for skip, column in PRODUCT_SKIP_COLUMNS.items()]
+    skips = [
+        _total(f"CASE WHEN TRUE{settled} THEN {column} ELSE 0 END" if settled else column, skip.value)
+        for skip, column in PRODUCT_SKIP_COLUMNS.items()
+    ]
     return [
         F.expr("count(1) AS input_lines"),
-        _total(f"CASE WHEN {reason} IS NULL THEN 1 ELSE 0 END", "kept_before_dedupe"),
+        _total(f"CASE WHEN {reason} IS NULL{settled} THEN 1 ELSE 0 END", "kept_before_dedupe"),
         *per_reason,
         *skips,
     ]
@@ -431,6 +498,9 @@ def dedupe_metrics(config: MappingConfig | None = None) -> list[Column]:
     if config is not None and config.event_value_field is not None:
         # Output rows whose EVENT_VALUE cell is empty: the field was absent or not a usable value.
         metrics.append(_total(f"size(filter({EVENT_VALUES}, v -> v IS NULL))", "rows_without_value"))
+    if config is not None and config.anonymous_events is not AnonymousEvents.DROP:
+        for name, source in (("stitched_events", "stitched"), ("anonymous_kept_events", "anonymous")):
+            metrics.append(_total(f"CASE WHEN {IDENTITY} = {sql_string(source)} THEN 1 ELSE 0 END", name))
     return metrics
 
 
@@ -441,6 +511,17 @@ def transform(lines: DataFrame, config: MappingConfig) -> Transformed:
     # Besides counting, the Observation keeps the filter below out of the classification: Spark pushes a
     # filter through projections (inlining every alias, the parse included) but not through one. A
     # test pins it.
-    classified = classify(lines, config).observe(line_counts, *line_metrics())
-    events = dedupe(classified.where(F.col(REASON).isNull())).observe(dedupe_counts, *dedupe_metrics(config))
-    return Transformed(to_interactions(events), line_counts, dedupe_counts)
+    classified = classify(lines, config).observe(line_counts, *line_metrics(config))
+    if config.anonymous_events is AnonymousEvents.DROP:
+        kept, identity_counts = classified.where(F.col(REASON).isNull()), None
+    else:
+        identity_counts = Observation("identity_counts")
+        settled = identity.settle(
+            classified.where(identity.relevant()),
+            config.anonymous_events,
+            identity_counts,
+            PRODUCT_SKIP_COLUMNS,
+        )
+        kept = settled.where(F.col(REASON).isNull())
+    events = dedupe(kept).observe(dedupe_counts, *dedupe_metrics(config))
+    return Transformed(to_interactions(events), line_counts, dedupe_counts, identity_counts)
