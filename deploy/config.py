@@ -88,6 +88,8 @@ class DeployConfig:
     bookmarks: bool = False
     supported_events: str = ""
     item_id_field: str = "sku"
+    # The job's --ANONYMOUS_EVENTS and the Lambda's ANONYMOUS_EVENTS (drop, stitch, keep).
+    anonymous_events: str = "stitch"
     single_file: bool = False
     database: str = "segmentdata"
     crawler_name: str = "segment-personalize-interactions"

@@ -36,6 +36,7 @@ def job_arguments(config: DeployConfig) -> dict[str, str]:
         "--extra-py-files": artifact_uri(config, "segment_personalize.zip"),
         "--job-bookmark-option": "job-bookmark-enable" if config.bookmarks else "job-bookmark-disable",
         "--ITEM_ID_FIELD": config.item_id_field,
+        "--ANONYMOUS_EVENTS": config.anonymous_events,
         "--SINGLE_FILE": "true" if config.single_file else "false",
         "--enable-metrics": "true",
         "--enable-continuous-cloudwatch-log": "true",
@@ -122,6 +123,7 @@ def lambda_environment(config: DeployConfig) -> dict[str, str]:
     return {
         "PERSONALIZE_TRACKING_ID": config.tracking_id,
         "ITEM_ID_FIELD": config.item_id_field,
+        "ANONYMOUS_EVENTS": config.anonymous_events,
         **({"SUPPORTED_EVENTS": config.supported_events} if config.supported_events else {}),
         **({"EVENT_VALUE_FIELD": config.event_value_field} if config.event_value_field else {}),
         # PutUsers from identify calls: the traits are the batch job's, so both feed one Users schema.

@@ -641,11 +641,11 @@ def test_a_parser_that_tightens_is_followed_with_no_change_to_deploy(
     ]
     monkeypatch.undo()
     # The job now requires a parameter deploy does not send: every deploy would be broken, whatever the keys.
-    monkeypatch.setattr(job_config, "REQUIRED", (*job_config.REQUIRED, "ANONYMOUS_EVENTS"))
+    monkeypatch.setattr(job_config, "REQUIRED", (*job_config.REQUIRED, "SESSION_WINDOW"))
     (line,) = validate.refusals(config)
     assert line.startswith(
         "the Glue job would refuse what deploy sets, whatever the config: "
-        "the following arguments are required: --ANONYMOUS_EVENTS"
+        "the following arguments are required: --SESSION_WINDOW"
     )
 
 

@@ -358,6 +358,7 @@ def test_dry_run_shows_the_dataset_group_the_tracker_and_its_wiring(
     assert '"--ITEM_PROPERTIES": "category,price:float"' in out
     assert '"--USER_TRAITS": "plan,lifetime_value:float"' in out
     lambda_env = {
+        "ANONYMOUS_EVENTS": "stitch",
         "ITEM_ID_FIELD": "sku",
         "PERSONALIZE_TRACKING_ID": "<trackingId of event tracker sp-tracker, known once deploy creates it>",
         "PUT_USERS": "true",
