@@ -17,7 +17,7 @@ from segment_personalize import rules
 from segment_personalize.metadata import KINDS, fit_value, latest_values
 from segment_personalize.personalize_schema import parse_columns
 from segment_personalize.spark.items import latest_items, property_fields
-from segment_personalize.spark.metadata import coverage, fields_struct, fit_sql, latest_frame
+from segment_personalize.spark.metadata import coverage, fields_struct, fit_frame, fit_sql, latest_frame
 from segment_personalize.spark.transform import sql_string
 from segment_personalize.spark.users import latest_users, traits_field
 
@@ -29,14 +29,27 @@ OPTIONS = (
 )
 
 
-def _spark_cells(spark: SparkSession, value_texts: list[str]) -> list[dict[str, str | None]]:
-    """Each JSON value text as a trait, fitted by Spark for every kind."""
+KIND_COLUMNS = parse_columns("s=v,f=v:float,n=v:int")
+
+
+def _traits(spark: SparkSession, value_texts: list[str]):
     lines = [f'{{"traits": {{"v": {text}}}}}' for text in value_texts]
     frame = spark.createDataFrame([(i, line) for i, line in enumerate(lines)], "i int, line string")
-    parsed = frame.selectExpr(
-        "i", f"from_json(line, 'struct<traits: struct<v: string>>', {OPTIONS}).traits.v AS v"
+    return frame.selectExpr(
+        "i", f"from_json(line, 'struct<traits: struct<v: string>>', {OPTIONS}).traits AS fields"
     )
-    fitted = parsed.selectExpr("i", *(f"{fit_sql('v', kind)} AS {kind}" for kind in KINDS))
+
+
+def _spark_cells(spark: SparkSession, value_texts: list[str]) -> list[dict[str, str | None]]:
+    """Each JSON value text as a trait, fitted by fit_frame (the job's staged form) for every kind."""
+    fitted = fit_frame(_traits(spark, value_texts).selectExpr("*", "0L AS timestamp"), "i", KIND_COLUMNS)
+    rows = sorted(fitted.collect(), key=lambda r: r.i)
+    return [{c.kind: row[f"_cell_{index}"] for index, c in enumerate(KIND_COLUMNS)} for row in rows]
+
+
+def _fit_sql_cells(spark: SparkSession, value_texts: list[str]) -> list[dict[str, str | None]]:
+    """The same through fit_sql, the single-expression form."""
+    fitted = _traits(spark, value_texts).selectExpr("i", *(f"{fit_sql('fields.v', k)} AS {k}" for k in KINDS))
     return [{kind: row[kind] for kind in KINDS} for row in sorted(fitted.collect(), key=lambda r: r.i)]
 
 
@@ -52,9 +65,9 @@ def _mismatches(spark: SparkSession, value_texts: list[str]) -> list[tuple[str, 
 
 def test_every_fit_case_gives_the_same_cell_in_spark(spark: SparkSession) -> None:
     texts = [json.dumps(value) for value, _, _ in FIT_CASES]
-    cells = _spark_cells(spark, texts)
-    got = [(value, kind, cell[kind]) for (value, kind, _), cell in zip(FIT_CASES, cells, strict=True)]
-    assert got == FIT_CASES
+    for cells in (_spark_cells(spark, texts), _fit_sql_cells(spark, texts)):
+        got = [(value, kind, cell[kind]) for (value, kind, _), cell in zip(FIT_CASES, cells, strict=True)]
+        assert got == FIT_CASES
     assert _mismatches(spark, texts) == []
 
 

@@ -48,31 +48,40 @@ def _categorical_scalar_fits(text: Sql) -> Sql:
     )
 
 
-def _element_fits(element: Sql) -> Sql:
-    """One array element: a fitting scalar, which joined into the cell keeps the cell writable."""
+def _is_array_text(text: Sql) -> Sql:
+    return f"(startswith({text}, '[') AND endswith({text}, ']'))"
+
+
+def _parsed_array(text: Sql) -> Sql:
+    """metadata.is_array_text's text parsed as rules.as_array parses it: null if it is not one."""
+    options = _options(rules.SPARK_JSON_OPTIONS)
+    return f"CASE WHEN {_is_array_text(text)} THEN from_json({text}, 'array<string>', {options}) END"
+
+
+def _candidate(text: Sql, array: Sql) -> Sql:
+    """The cell before the checks on the written cell: the scalar text if it fits as one, or the
+    elements of ``array`` (``text`` parsed by _parsed_array) joined, if every one fits."""
+    element_fits = f"e IS NOT NULL AND {_categorical_scalar_fits('e')}"
+    separator = sql_string(metadata.MULTI_VALUE_SEPARATOR)
     return (
-        f"({element} IS NOT NULL AND {_categorical_scalar_fits(element)}"
-        f" AND NOT {_has_unwritable_character(element)})"
+        f"CASE WHEN {text} IS NULL THEN NULL"
+        f" WHEN {_is_array_text(text)} THEN CASE WHEN size({array}) > 0"
+        f" AND forall({array}, e -> {element_fits}) THEN array_join({array}, {separator}) END"
+        f" WHEN {_categorical_scalar_fits(text)} THEN {text} END"
     )
+
+
+def _checked_cell(candidate: Sql) -> Sql:
+    """metadata.categorical_cell_fits. Counting characters means decoding UTF-8; no text of at most
+    the limit in bytes needs it. An element's unwritable character is the joined cell's too."""
+    limit = metadata.MAX_CATEGORICAL_LENGTH
+    length_fits = f"(octet_length({candidate}) <= {limit} OR char_length({candidate}) <= {limit})"
+    return f"CASE WHEN {length_fits} AND NOT {_has_unwritable_character(candidate)} THEN {candidate} END"
 
 
 def _categorical(text: Sql) -> Sql:
-    """metadata.fit_categorical of Spark's text. An array's cell is checked through its elements (no
-    element unwritable; their lengths plus the separators within the limit), so it is joined once."""
-    limit = metadata.MAX_CATEGORICAL_LENGTH
-    array = f"from_json({text}, 'array<string>', {_options(rules.SPARK_JSON_OPTIONS)})"
-    joined_length = f"aggregate({array}, 0, (n, e) -> n + char_length(e)) + size({array}) - 1"
-    array_cell = (
-        f"CASE WHEN size({array}) > 0 AND forall({array}, e -> {_element_fits('e')})"
-        f" AND {joined_length} <= {limit}"
-        f" THEN array_join({array}, {sql_string(metadata.MULTI_VALUE_SEPARATOR)}) END"
-    )
-    scalar_cell = (
-        f"CASE WHEN {_categorical_scalar_fits(text)} AND NOT {_has_unwritable_character(text)}"
-        f" AND (octet_length({text}) <= {limit} OR char_length({text}) <= {limit}) THEN {text} END"
-    )
-    is_array = f"(startswith({text}, '[') AND endswith({text}, ']'))"
-    return f"CASE WHEN {text} IS NULL THEN NULL WHEN {is_array} THEN {array_cell} ELSE {scalar_cell} END"
+    """metadata.fit_categorical of Spark's text, as one expression (fit_frame stages the same parts)."""
+    return _checked_cell(_candidate(text, _parsed_array(text)))
 
 
 def _int(text: Sql) -> Sql:
@@ -118,15 +127,28 @@ def _present(index: int) -> str:
 
 
 def fit_frame(rows: DataFrame, id_column: str, columns: Sequence[Column]) -> DataFrame:
-    """Per record: the id, the timestamp, and per column whether a value was present and its cell."""
-    exprs = [f"{_name(id_column)}", _name(TIMESTAMP)]
+    """Per record: the id, the timestamp, and per column whether a value was present and its cell.
+
+    Categorical cells are built in stages of their own projection, as transform._then does: the
+    array's parse and the joined candidate are each read several times, and Spark evaluates a
+    non-cheap expression once per row only when it has its own projection. Written as fit_sql's
+    single expression, 40 categorical columns took seconds to plan and compile.
+    """
+    keys = [_name(id_column), _name(TIMESTAMP)]
+    texts, arrays, candidates, cells = [], [], [], []
     for index, column in enumerate(columns):
         text = f"{FIELDS}.{_name(column.source)}"
-        exprs += [
-            f"{text} IS NOT NULL AS {_present(index)}",
-            f"{fit_sql(text, column.kind)} AS {_cell(index)}",
-        ]
-    return rows.selectExpr(*exprs)
+        texts.append(f"{text} AS _text_{index}")
+        if column.kind == "string":
+            arrays.append(f"{_parsed_array(f'_text_{index}')} AS _array_{index}")
+            candidates.append(f"{_candidate(f'_text_{index}', f'_array_{index}')} AS _candidate_{index}")
+            cells.append(f"{_checked_cell(f'_candidate_{index}')} AS {_cell(index)}")
+        else:
+            cells.append(f"{fit_sql(f'_text_{index}', column.kind)} AS {_cell(index)}")
+    present = [f"_text_{i} IS NOT NULL AS {_present(i)}" for i in range(len(columns))]
+    staged = rows.selectExpr(*keys, *texts).selectExpr("*", *arrays)
+    staged = staged.selectExpr("*", *candidates)
+    return staged.selectExpr(*keys, *present, *cells)
 
 
 def metric_columns(columns: Sequence[Column]) -> list[SparkColumn]:
