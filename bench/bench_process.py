@@ -8,7 +8,9 @@ for, and bench_batch.py (one warm SparkSession) hides them. Here every run is it
 (``.venv/glue-<version>``, made by ``make setup GLUE_VERSION=<version>``), on the same generated data:
   * floor -- a fresh process that lists, reads and parses the input with the job's read schema and
              reduces every leaf it reads (bench_batch.scan_floor), writing nothing;
-  * job   -- ``spark-submit jobs/segment_events_to_personalize.py`` with the default parameters.
+  * job drop   -- ``spark-submit jobs/segment_events_to_personalize.py --ANONYMOUS_EVENTS drop``: the job
+                  without identity stitching, as it was before it;
+  * job stitch -- the same with the default, ``--ANONYMOUS_EVENTS stitch``: what stitching costs.
 Rounds alternate the order of versions and contenders so that a drifting machine hits all alike, and
 the ratios printed are medians of each round's own pairs (job/floor per version, 6.0/5.1 per contender).
 """
@@ -26,7 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 JOB_SCRIPT = ROOT / "jobs" / "segment_events_to_personalize.py"
 VERSIONS = ("6.0", "5.1")
-CONTENDERS = ("floor", "job")
+CONTENDERS = ("floor", "job drop", "job stitch")
+JOBS = {"job drop": "drop", "job stitch": "stitch"}  # contender -> --ANONYMOUS_EVENTS
 
 
 def venv_python(version: str) -> Path:
@@ -47,6 +50,8 @@ def command(version: str, contender: str, data: Path, out: Path) -> list[str]:
         str(data),
         "--S3_CSV_OUTPUT_PATH",
         str(out / f"glue-{version}" / "interactions"),
+        "--ANONYMOUS_EVENTS",
+        JOBS[contender],
     ]
 
 
@@ -114,10 +119,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"| {version} | {contender} | {min(seconds):.1f} | {statistics.median(seconds):.1f} |")
     print()
     for version in versions:
-        ratio = statistics.median(
-            j / f for j, f in zip(runs[version, "job"], runs[version, "floor"], strict=True)
-        )
-        print(f"Glue {version}: job / floor = {ratio:.2f} (median of the rounds' own ratios)")
+        for job in JOBS:
+            ratio = statistics.median(
+                j / f for j, f in zip(runs[version, job], runs[version, "floor"], strict=True)
+            )
+            print(f"Glue {version}: {job} / floor = {ratio:.2f} (median of the rounds' own ratios)")
     if len(versions) == 2:
         new, old = versions
         for contender in CONTENDERS:

@@ -50,7 +50,7 @@ def test_batch_rows_equal_lambda_events(
     settings_ = StreamSettings(tracking_id=TRACKING_ID, mapping=CONFIG, max_concurrency=2)
     response, summary = process(kinesis_event(lines), settings_, client_for(sink.url, max_attempts=1))
     stream_rows = Counter(
-        (body["userId"], event["itemId"], event["eventType"], event["sentAt"])
+        (body.get("userId"), event["itemId"], event["eventType"], event["sentAt"])
         for body in sink.accepted
         for event in body["eventList"]
     )

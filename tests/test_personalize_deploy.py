@@ -34,6 +34,31 @@ account, dist = test_deploy.account, test_deploy.dist
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/sp-personalize"
 
 
+@pytest.fixture(autouse=True)
+def job_writes_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deploy side of Users and Items, as it runs once the job writes them (deploy.validate)."""
+    from deploy import validate
+
+    monkeypatch.setattr(validate, "JOB_WRITES_METADATA", True)
+
+
+def test_users_and_items_are_refused_while_the_job_does_not_write_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from deploy import validate
+
+    monkeypatch.setattr(validate, "JOB_WRITES_METADATA", False)
+    values = make_config(item_properties="category,brand")
+    with pytest.raises(ConfigError) as refused:
+        validate.load_deployable(write_config(tmp_path / "deploy.toml", values), env={})
+    assert list(refused.value.problems) == [
+        "user_traits = 'plan,lifetime_value:float': the Glue job does not write the Users dataset yet, so it "
+        "would stay empty; leave the key empty for now (docs/personalize.md)",
+        "item_properties = 'category,brand': the Glue job does not write the Items dataset yet, so it "
+        "would stay empty; leave the key empty for now (docs/personalize.md)",
+    ]
+
+
 def make_config(bucket: str = "sp-bucket", **overrides: object) -> DeployConfig:
     values: dict[str, object] = {
         "region": "us-east-1",
@@ -403,7 +428,7 @@ def test_users_and_items_settings_Personalize_would_refuse_are_one_line_each(
         assert len(err) == len(lines) and all(line in e for line, e in zip(lines, err, strict=True)), err
 
 
-def test_users_and_items_are_deployed_now_that_the_job_writes_them(tmp_path: Path) -> None:
+def test_users_and_items_are_deployed_once_the_job_writes_them(tmp_path: Path) -> None:
     from deploy.validate import load_deployable
 
     values = make_config(item_properties="CATEGORY_L1=category,brand", put_users=True)

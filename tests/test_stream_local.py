@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from segment_personalize.identity import streamed
 from segment_personalize.rules import MappedEvent, MappingConfig, dedupe, map_line
 from segment_personalize.sample_data import generate_lines
 
@@ -32,13 +33,18 @@ def test_stream_local_sends_what_the_rules_map(
 
     sent = [json.loads(line) for line in (tmp_path / "put_events.jsonl").read_text().splitlines()]
     lines = list(generate_lines(400))
-    mapped = [e for e in (map_line(line, MappingConfig()) for line in lines) if isinstance(e, MappedEvent)]
+    # As the Lambda maps them: an anonymous event goes under its session, without a userId.
+    mapped = [
+        e for e in (streamed(map_line(line, MappingConfig())) for line in lines) if isinstance(e, MappedEvent)
+    ]
     # Each shard de-duplicates within its batches only; the sample's duplicates share a shard (same key)
     # but may straddle a batch boundary, so compare against the rules without relying on dedupe.
     expected_rows = Counter(row for event in mapped for row in event.interactions())
     unique_rows = Counter(row for event in dedupe(mapped)[0] for row in event.interactions())
     sent_rows = Counter(
-        (body["userId"], e["itemId"], e["eventType"], e["sentAt"]) for body in sent for e in body["eventList"]
+        (body.get("userId"), e["itemId"], e["eventType"], e["sentAt"])
+        for body in sent
+        for e in body["eventList"]
     )
     assert set(sent_rows) == set(expected_rows)
     assert unique_rows <= sent_rows <= expected_rows

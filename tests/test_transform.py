@@ -128,6 +128,7 @@ def test_transform_rows_and_counts(spark: SparkSession) -> None:
         "unsupported_event": 1,
         "missing_user_id": 1,
         "invalid_user_id": 0,
+        "anonymous_user": 0,
         "missing_item_id": 0,
         "invalid_item_id": 0,
         "missing_timestamp": 0,
@@ -136,7 +137,12 @@ def test_transform_rows_and_counts(spark: SparkSession) -> None:
         "product_invalid_item_id": 0,
         "product_duplicate_item_id": 1,
     }
-    assert result.dedupe_counts.get == {"kept_events": 3, "output_rows": 3}
+    assert result.dedupe_counts.get == {
+        "kept_events": 3,
+        "output_rows": 3,
+        "stitched_events": 0,
+        "anonymous_kept_events": 0,
+    }
 
 
 def test_order_copy_with_smaller_key_wins(spark: SparkSession) -> None:
@@ -155,7 +161,12 @@ def test_empty_input(spark: SparkSession) -> None:
     result = transform(spark.createDataFrame([], "value string"), MappingConfig())
     assert result.interactions.collect() == []
     assert result.line_counts.get["input_lines"] == 0
-    assert result.dedupe_counts.get == {"kept_events": 0, "output_rows": 0}
+    assert result.dedupe_counts.get == {
+        "kept_events": 0,
+        "output_rows": 0,
+        "stitched_events": 0,
+        "anonymous_kept_events": 0,
+    }
 
 
 def test_no_line_kept(spark: SparkSession) -> None:
@@ -165,7 +176,12 @@ def test_no_line_kept(spark: SparkSession) -> None:
     counts = result.line_counts.get
     assert (counts["input_lines"], counts["kept_before_dedupe"]) == (3, 0)
     assert (counts["corrupt_record"], counts["missing_user_id"], counts["blank_line"]) == (1, 1, 1)
-    assert result.dedupe_counts.get == {"kept_events": 0, "output_rows": 0}
+    assert result.dedupe_counts.get == {
+        "kept_events": 0,
+        "output_rows": 0,
+        "stitched_events": 0,
+        "anonymous_kept_events": 0,
+    }
 
 
 def test_no_python_udfs_in_the_plan(spark: SparkSession) -> None:

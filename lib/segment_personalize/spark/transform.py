@@ -282,20 +282,10 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
     )
     events = ", ".join(sql_string(event) for event in config.supported_events)
     stitching = config.anonymous_events is not AnonymousEvents.DROP
-    # Identity (spark/identity.py): the usable anonymousId, and an alias call's usable previousId.
-    identity_fields = (
-        {
-            "_anon": _usable_id(_field("anonymousId")),
-            identity.PREVIOUS: f"CASE WHEN {_field('type')} <=> {sql_string(ALIAS_TYPE)}"
-            f" THEN {_usable_id(_field(PREVIOUS_ID))} END",
-        }
-        if stitching
-        else {}
-    )
     frame = _then(
         frame,
-        done=("_f_type", "_fits", *((f"_f_{PREVIOUS_ID}",) if stitching else ())),
-        **identity_fields,
+        done=("_f_type", "_fits"),
+        **({"_alias": f"{_field('type')} <=> {sql_string(ALIAS_TYPE)}"} if stitching else {}),
         _user_problem=_id_problem(_field("userId")),
         _raw_time="coalesce(" + ", ".join(_field(name) for name in rules.TIMESTAMP_FIELDS) + ")",
         _not_an_event=f"CASE WHEN _blank THEN {sql_string(DropReason.BLANK_LINE.value)}"
@@ -308,22 +298,23 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
     time_fields = tuple(f"_f_{name}" for name in rules.TIMESTAMP_FIELDS)
     user_reason = _missing_or_invalid("_user_problem", DropReason.MISSING_USER_ID, DropReason.INVALID_USER_ID)
     user_check = "_user_problem IS NOT NULL"
-    pending_columns: dict[str, Sql] = {}
+    identity_inputs: dict[str, Sql] = {}
     if stitching:
-        # An anonymous event (identity.py) passes the user check for now: the items and timestamp are checked
-        # as for any other, and settle gives it its user. Every parsed call's usable userId may link.
-        pending = "_not_an_event IS NULL AND _user_problem <=> 'missing' AND _anon IS NOT NULL"
-        user_check = "_user_problem IS NOT NULL AND NOT (_user_problem <=> 'missing' AND _anon IS NOT NULL)"
-        pending_columns = {
-            identity.PENDING: pending,
-            identity.LINK_USER: f"CASE WHEN NOT _blank AND NOT _corrupt AND _user_problem IS NULL"
-            f" THEN {_field('userId')} END",
+        # A missing userId waits for the anonymousId's verdict, made after the lambda stage: the id checks
+        # of anonymousId and previousId would push this codegen stage past what HotSpot compiles
+        # (test_every_codegen_stage_can_be_jit_compiled). Such calls pay for the item and timestamp
+        # checks meanwhile; without an anonymousId they are rare.
+        user_check = "_user_problem <=> 'invalid'"
+        identity_inputs = {
+            "_parsed": "NOT _blank AND NOT _corrupt",
+            "_missing_user": "_user_problem <=> 'missing'",
+            "_user_ok": "_user_problem IS NULL",
         }
     # Drop reasons up to the user id: only the calls that pass them pay for items and timestamps.
     frame = _then(
         frame,
         done=("_blank", "_corrupt", "_not_an_event", "_user_problem", *time_fields),
-        **pending_columns,
+        **identity_inputs,
         _early=f"coalesce(_not_an_event, CASE WHEN {user_check} THEN {user_reason} END)",
     )
     frame = _then(
@@ -350,10 +341,31 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
             done=("_product_values",),
             _order_values=item_values("_order_items", "_product_items", "_product_values"),
         )
+    missing_user = ""
+    if stitching:
+        # Identity (spark/identity.py): the usable anonymousId and an alias call's usable previousId, then
+        # the anonymous events (identity.py), whose user settle finds; every parsed call's userId may link.
+        frame = _then(
+            frame,
+            done=(f"_f_{PREVIOUS_ID}", "_alias"),
+            _anon=_usable_id(_field("anonymousId")),
+            **{identity.PREVIOUS: f"CASE WHEN _alias THEN {_usable_id(_field(PREVIOUS_ID))} END"},
+        )
+        frame = _then(
+            frame,
+            done=("_parsed", "_user_ok"),
+            **{
+                identity.PENDING: "_early IS NULL AND _missing_user AND _anon IS NOT NULL",
+                identity.LINK_USER: f"CASE WHEN _parsed AND _user_ok THEN {_field('userId')} END",
+            },
+        )
+        missing_user = (
+            f" WHEN _missing_user AND _anon IS NULL THEN {sql_string(DropReason.MISSING_USER_ID.value)}"
+        )
     item_reason = _reason_if("_n_invalid > 0", DropReason.INVALID_ITEM_ID, DropReason.MISSING_ITEM_ID)
     top_reason = _missing_or_invalid("_top_problem", DropReason.MISSING_ITEM_ID, DropReason.INVALID_ITEM_ID)
     reason = (
-        "coalesce(_early, CASE"
+        f"coalesce(_early, CASE{missing_user}"
         f" WHEN _product_items IS NOT NULL AND size(_order_items) = 0 THEN {item_reason}"
         f" WHEN _product_items IS NULL AND _top_problem IS NOT NULL THEN {top_reason}"
         f" WHEN _raw_time IS NULL THEN {sql_string(DropReason.MISSING_TIMESTAMP.value)}"
