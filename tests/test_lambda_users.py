@@ -80,7 +80,6 @@ def test_settings_from_env() -> None:
         ({"PUT_USERS": "true", "USER_TRAITS": "plan"}, "PUT_USERS=true needs USERS_DATASET_ARN"),
         ({"PUT_USERS": "yes"}, "PUT_USERS must be true or false, got 'yes'"),
         ({"USER_TRAITS": "plan:bool"}, "USER_TRAITS: 'plan:bool' has type 'bool'"),
-        ({"USER_TRAITS": "USER_ID=uid"}, "'USER_ID' is a reserved field of the USERS dataset"),
         ({"USER_TRAITS": "plan,Plan2=Plan"}, "USER_TRAITS: sources 'plan' and 'Plan' differ only in case"),
     ],
 )

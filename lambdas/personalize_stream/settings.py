@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from segment_personalize.metadata import validate_sources
-from segment_personalize.personalize_schema import Column, parse_columns, users_schema
+from segment_personalize.personalize_schema import Column, parse_columns
 from segment_personalize.rules import MappingConfig
 
 TRACKING_ID_VAR = "PERSONALIZE_TRACKING_ID"
@@ -50,13 +50,11 @@ def _boolean(env: Mapping[str, str], key: str) -> bool:
 
 
 def user_traits(env: Mapping[str, str]) -> tuple[Column, ...]:
-    """USER_TRAITS, read as the job reads --USER_TRAITS: the same spec, sources and Users schema rules."""
+    """USER_TRAITS, read as the job reads --USER_TRAITS: the same spec and source rules. (Personalize's
+    schema rules, reserved names included, are deploy's and Personalize's to check, as for the job.)"""
     spec = env.get(USER_TRAITS_VAR, "")
     try:
-        columns = parse_columns(spec, USER_TRAITS_VAR)
-        if columns:
-            users_schema(columns)  # reserved names, duplicates, the metadata field limit
-        return validate_sources(columns, USER_TRAITS_VAR)
+        return validate_sources(parse_columns(spec, USER_TRAITS_VAR), USER_TRAITS_VAR)
     except ValueError as error:
         raise ConfigError(f"invalid Lambda environment: {error}") from None
 
