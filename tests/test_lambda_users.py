@@ -16,7 +16,14 @@ from personalize_stream.user_updates import MAX_USERS_PER_CALL, property_key
 from segment_personalize.personalize_schema import parse_columns
 
 from stream_local.sink import RecordingSink, client_for
-from tests.lambda_support import TRACKING_ID, FakeContext, SteppedClock, kinesis_event, track
+from tests.lambda_support import (
+    TRACKING_ID,
+    FakeContext,
+    SteppedClock,
+    kinesis_event,
+    track,
+    use_sink_endpoint,
+)
 
 DATASET_ARN = "arn:aws:personalize:us-east-1:123456789012:dataset/sp-group/USERS"
 TRAITS = "plan,LIFETIME_VALUE=lifetime_value:float,seats:int"
@@ -81,6 +88,10 @@ def test_settings_from_env() -> None:
         ({"PUT_USERS": "yes"}, "PUT_USERS must be true or false, got 'yes'"),
         ({"USER_TRAITS": "plan:bool"}, "USER_TRAITS: 'plan:bool' has type 'bool'"),
         ({"USER_TRAITS": "plan,Plan2=Plan"}, "USER_TRAITS: sources 'plan' and 'Plan' differ only in case"),
+        (
+            {"USER_TRAITS": "LIFETIME_VALUE=ltv,lifetimeValue=value"},
+            "USER_TRAITS: columns 'LIFETIME_VALUE' and 'lifetimeValue' are the same PutUsers property",
+        ),
     ],
 )
 def test_bad_settings_are_one_config_error(env: dict[str, str], message: str) -> None:
@@ -105,9 +116,12 @@ def test_the_handler_logs_one_line_for_put_users_without_traits(
 def test_property_keys_are_the_schema_fields_in_camel_case() -> None:
     # PutUsers' model: "numberOfVideosWatched matches the NUMBER_OF_VIDEOS_WATCHED field".
     assert property_key("NUMBER_OF_VIDEOS_WATCHED") == "numberOfVideosWatched"
-    assert [property_key(n) for n in ("plan", "PLAN", "lifetime_value", "CATEGORY_L1")] == [
+    names = ("plan", "PLAN", "Plan", "lifetime_value", "lifetimeValue", "CATEGORY_L1")
+    assert [property_key(n) for n in names] == [
         "plan",
         "plan",
+        "plan",
+        "lifetimeValue",
         "lifetimeValue",
         "categoryL1",
     ]
@@ -318,3 +332,29 @@ def test_botocore_does_not_sleep_into_the_margin_before_a_put_users_retry(
     assert [r.operation for r in sink.requests] == ["PutUsers"] * attempts
     assert response == {"batchItemFailures": [{"itemIdentifier": seq(1)}]}
     assert (summary["put_users_calls"], summary["unsent_users"], summary["failed_users"]) == (1, 1, 0)
+
+
+def test_the_handler_reads_put_users_from_its_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lambda_handler.personalize_client.cache_clear()
+    with RecordingSink() as sink:
+        use_sink_endpoint(monkeypatch, sink.url)
+        for name, value in (ENV | {"USERS_DATASET_ARN": DATASET_ARN}).items():
+            monkeypatch.setenv(name, value)
+        try:
+            response = lambda_handler.handler(
+                {"Records": kinesis_event([identify("u1", {"plan": "pro", "seats": 3})])}, None
+            )
+        finally:
+            lambda_handler.personalize_client.cache_clear()
+    assert response == {"batchItemFailures": []}
+    assert [users_of(body) for body in sink.accepted_users] == [[("u1", {"plan": "pro", "seats": "3"})]]
+    (invocation,) = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if '"invocation"' in line
+    ]
+    assert (invocation["sent_users"], invocation["put_users_calls"], invocation["failed_records"]) == (
+        1,
+        1,
+        0,
+    )

@@ -10,6 +10,8 @@ from segment_personalize.metadata import validate_sources
 from segment_personalize.personalize_schema import Column, parse_columns
 from segment_personalize.rules import MappingConfig
 
+from .user_updates import property_key
+
 TRACKING_ID_VAR = "PERSONALIZE_TRACKING_ID"
 PUT_USERS_VAR, USER_TRAITS_VAR, USERS_DATASET_VAR = "PUT_USERS", "USER_TRAITS", "USERS_DATASET_ARN"
 BOOLEANS = {"true": True, "false": False}
@@ -54,9 +56,19 @@ def user_traits(env: Mapping[str, str]) -> tuple[Column, ...]:
     schema rules, reserved names included, are deploy's and Personalize's to check, as for the job.)"""
     spec = env.get(USER_TRAITS_VAR, "")
     try:
-        return validate_sources(parse_columns(spec, USER_TRAITS_VAR), USER_TRAITS_VAR)
+        columns = validate_sources(parse_columns(spec, USER_TRAITS_VAR), USER_TRAITS_VAR)
     except ValueError as error:
         raise ConfigError(f"invalid Lambda environment: {error}") from None
+    keys: dict[str, str] = {}
+    for column in columns:
+        # PutUsers keys are camel case: LIFETIME_VALUE and lifetimeValue would be one key.
+        seen = keys.setdefault(property_key(column.name), column.name)
+        if seen != column.name:
+            raise ConfigError(
+                f"invalid Lambda environment: {USER_TRAITS_VAR}: columns {seen!r} and {column.name!r} are "
+                f"the same PutUsers property ({property_key(column.name)!r})"
+            )
+    return columns
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,10 @@ class UserPlan:
 
 def property_key(column_name: str) -> str:
     """The properties key of a Users schema field: Personalize wants its camel case
-    (``NUMBER_OF_VIDEOS_WATCHED`` -> ``numberOfVideosWatched``, ``plan`` -> ``plan``)."""
+    (``NUMBER_OF_VIDEOS_WATCHED`` -> ``numberOfVideosWatched``, ``plan`` -> ``plan``). A name already in
+    camel case (no ``_``, not all capitals) keeps its inner capitals: ``lifetimeValue``."""
+    if "_" not in column_name and not column_name.isupper():
+        return column_name[:1].lower() + column_name[1:]
     first, *rest = column_name.lower().split("_")
     return first + "".join(part[:1].upper() + part[1:] for part in rest)
 
