@@ -22,6 +22,7 @@ from deploy.plan import (
     glue_job_request,
     lambda_request,
     named_query_target,
+    with_users_dataset,
 )
 
 Report = Callable[[str, str, str], None]
@@ -154,6 +155,7 @@ def deploy(clients: Clients, config: DeployConfig, dist: Path, report: Report) -
         tracking_id = ensure_personalize(clients_, personalize, report)
         # A configured tracking id still wins over the tracker's.
         config = replace(config, tracking_id=config.tracking_id.strip() or tracking_id)
+        config = with_users_dataset(config, personalize)  # put_users: the Users dataset just ensured
     zip_bytes = (dist / "personalize_stream.zip").read_bytes()
     report("lambda function", config.function_name, ensure_lambda(clients.lambda_, config, zip_bytes))
     report(

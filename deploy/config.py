@@ -108,6 +108,10 @@ class DeployConfig:
     manage_personalize_role: bool = False  # true: deploy creates/updates that role and its inline policy
     manage_bucket_policy: bool = True  # merge iam/personalize-bucket-policy.json into the bucket's policy
     import_mode: str = "FULL"  # FULL or INCREMENTAL (needs a prior import)
+    # [stream] the Users dataset PutUsers writes to (the Lambda's USERS_DATASET_ARN); empty: the one deploy
+    # creates in dataset_group_name. Declared before user_traits: validate._blame sets keys back in
+    # this order, and so names user_traits, not this key, when put_users has no traits.
+    users_dataset_arn: str = ""
     user_traits: str = ""  # e.g. "plan,country,lifetime_value:float": a Users dataset
     item_properties: str = ""  # e.g. "category,brand,price:float": an Items dataset
     event_value_field: str = ""  # e.g. "price": the interactions schema gets EVENT_VALUE

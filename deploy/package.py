@@ -29,9 +29,12 @@ LAMBDA_RULES = (
     "segment_personalize/identity.py",
     "segment_personalize/ids.py",
     "segment_personalize/json_lines.py",
+    "segment_personalize/metadata.py",
     "segment_personalize/outcomes.py",
+    "segment_personalize/personalize_schema.py",
     "segment_personalize/rules.py",
     "segment_personalize/timestamps.py",
+    "segment_personalize/users.py",
     "segment_personalize/values.py",
 )
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from segment_personalize.personalize_schema import USERS
+
 from athena_queries.saved import choose_category
 from crawler.definition import CrawlerSpec, classifier_request, crawler_request, dataset_specs
 from deploy.config import DeployConfig
@@ -113,8 +115,23 @@ def with_tracking_placeholder(
     """The config as the Lambda will get it before deploy knows the tracker's trackingId: a placeholder
     where the event tracker deploy creates will supply it (a configured tracking_id wins)."""
     personalize = personalize or personalize_plan(config)
+    config = with_users_dataset(config, personalize)
     if personalize and not config.tracking_id.strip():
         return replace(config, tracking_id=tracking_placeholder(personalize))
+    return config
+
+
+def users_dataset_arn(config: DeployConfig, personalize: PersonalizePlan) -> str:
+    """The Users dataset's ARN, known before it exists: Personalize names a dataset by its group and type."""
+    partition, account = personalize.role_arn.split(":")[1], personalize.role_arn.split(":")[4]
+    return f"arn:{partition}:personalize:{config.region}:{account}:dataset/{personalize.dataset_group}/USERS"
+
+
+def with_users_dataset(config: DeployConfig, personalize: PersonalizePlan | None) -> DeployConfig:
+    """put_users: the Users dataset deploy creates, unless users_dataset_arn names one."""
+    wanted = config.put_users and not config.users_dataset_arn.strip()
+    if wanted and personalize and USERS in personalize.datasets:
+        return replace(config, users_dataset_arn=users_dataset_arn(config, personalize))
     return config
 
 
@@ -129,6 +146,7 @@ def lambda_environment(config: DeployConfig) -> dict[str, str]:
         # PutUsers from identify calls: the traits are the batch job's, so both feed one Users schema.
         "PUT_USERS": "true" if config.put_users else "false",
         **({"USER_TRAITS": config.user_traits} if config.user_traits.strip() else {}),
+        **({"USERS_DATASET_ARN": config.users_dataset_arn.strip()} if config.put_users else {}),
     }
 
 

@@ -31,6 +31,10 @@ BASELINE = {
     "input_path": "s3://deploy-baseline/segment-logs/",
     "output_path": "s3://deploy-baseline/transformed/interactions/",
     "tracking_id": "deploy-baseline",
+    # So that put_users alone is no refusal: PutUsers needs traits and a Users dataset (the Lambda's
+    # checks), and _blame then names whichever of the two the config lacks.
+    "user_traits": "baseline_trait",
+    "users_dataset_arn": "arn:aws:personalize:us-east-1:000000000000:dataset/deploy-baseline/USERS",
 }
 
 Refusal = Callable[[DeployConfig], "str | None"]
@@ -76,7 +80,12 @@ def glue_job_refusal(config: DeployConfig) -> str | None:
 def lambda_refusal(config: DeployConfig) -> str | None:
     settings, error_type = _stream_settings()
     try:
-        settings.from_env(lambda_environment(with_tracking_placeholder(config)))
+        wired = with_tracking_placeholder(config)
+    except ConfigError:
+        # No tracking id and no dataset group (a trial of _blame's): personalize_plan's own line says so.
+        return None
+    try:
+        settings.from_env(lambda_environment(wired))
     except error_type as error:
         return str(error)
     return None

@@ -6,9 +6,9 @@ STREAM_PYTHONPATH := PYTHONPATH=lambdas:.
 
 .PHONY: stream-local bench-stream
 
-## stream-local - moto Kinesis on loopback -> the Lambda handler -> a recording PutEvents sink; prints what it sent
+## stream-local - moto Kinesis on loopback -> the Lambda handler -> a recording PutEvents sink; prints what it sent (USER_TRAITS=spec: PutUsers too)
 stream-local: $(SETUP_STAMP)
-	$(STREAM_PYTHONPATH) $(PY) -m stream_local.run --events $(STREAM_EVENTS)
+	$(STREAM_PYTHONPATH) $(PY) -m stream_local.run --events $(STREAM_EVENTS) $(if $(USER_TRAITS),--user-traits '$(USER_TRAITS)')
 
 ## bench-stream - handler vs the workshop's one-call-per-record loop, 10k records, 20 ms per call
 bench-stream: $(SETUP_STAMP)

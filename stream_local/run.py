@@ -29,6 +29,7 @@ from stream_local.sink import RecordingSink
 STREAM = "segment-events"
 PUT_RECORDS_LIMIT = 500
 TRACKING_ID = "local-tracking-id"
+LOCAL_USERS_DATASET = "arn:aws:personalize:us-east-1:000000000000:dataset/stream-local/USERS"
 
 
 @dataclass
@@ -46,7 +47,13 @@ def moto_kinesis() -> Iterator[Any]:
     server.start()
     try:
         host, port = server.get_host_and_port()
-        yield boto3.client("kinesis", endpoint_url=f"http://{host}:{port}", region_name="us-east-1")
+        kinesis = boto3.client("kinesis", endpoint_url=f"http://{host}:{port}", region_name="us-east-1")
+        try:
+            yield kinesis
+        finally:
+            # moto keeps its state per process: a second run in one process (tests) starts afresh.
+            with contextlib.suppress(kinesis.exceptions.ResourceNotFoundException):
+                kinesis.delete_stream(StreamName=STREAM, EnforceConsumerDeletion=True)
     finally:
         server.stop()
 
@@ -116,6 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=100, help="event source mapping BatchSize")
     parser.add_argument("--retries", type=int, default=3, help="event source mapping MaximumRetryAttempts")
     parser.add_argument("--out", type=Path, default=Path("build/stream-local"))
+    parser.add_argument(
+        "--user-traits",
+        default="",
+        help="a USER_TRAITS spec (e.g. plan,country,lifetime_value:float): PUT_USERS=true, identify calls' "
+        "traits go to PutUsers too",
+    )
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     lines = list(generate_lines(args.events))
@@ -130,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         }
     )
     os.environ.pop("AWS_PROFILE", None)
+    if args.user_traits:
+        os.environ.update(
+            {"PUT_USERS": "true", "USER_TRAITS": args.user_traits, "USERS_DATASET_ARN": LOCAL_USERS_DATASET}
+        )
 
     with moto_kinesis() as kinesis, RecordingSink() as sink:
         put_sample(kinesis, lines, args.shards)
@@ -143,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                 for batch in shard_batches(kinesis, shard["ShardId"], args.batch_size):
                     invoke_until_done(handler, batch, args.retries, totals, log)
         sent = sink.accepted
+        users_sent = sink.accepted_users
 
     calls_path = args.out / "put_events.jsonl"
     calls_path.write_text("".join(json.dumps(body) + "\n" for body in sent))
@@ -153,6 +171,13 @@ def main(argv: list[str] | None = None) -> int:
         f"personalize: {c['calls']} PutEvents calls, {c['sent_events']} events sent, "
         f"{c['rejected_events']} rejected, {c['failed_records']} records reported for retry"
     )
+    if args.user_traits:
+        users_path = args.out / "put_users.jsonl"
+        users_path.write_text("".join(json.dumps(body) + "\n" for body in users_sent))
+        print(
+            f"users: {c['identify_records']} identify records, {c['put_users_calls']} PutUsers calls, "
+            f"{c['sent_users']} users sent, {c['rejected_users']} rejected (all calls: {users_path})"
+        )
     skipped = ", ".join(f"{reason} {n}" for reason, n in sorted(totals.skipped.items()))
     print(f"skipped records: {skipped or 'none'}; duplicate messageIds: {c['duplicate_message_id']}")
     print("first calls that would have been sent:")

@@ -1,4 +1,4 @@
-"""A recording Personalize PutEvents endpoint on loopback, since moto has no personalize-events.
+"""A recording Personalize PutEvents / PutUsers endpoint on loopback, since moto has no personalize-events.
 
 A real boto3 client pointed at it serializes, signs and retries exactly as against AWS; the sink keeps
 every request body and can answer with a fixed latency or injected faults.
@@ -22,10 +22,14 @@ from botocore.config import Config
 Fault = Callable[[dict[str, Any], int], tuple[int, str] | None]
 
 
+PATHS = {"/events": "PutEvents", "/users": "PutUsers"}
+
+
 @dataclass(frozen=True)
 class Request:
     body: dict[str, Any]
     status: int
+    operation: str = "PutEvents"
 
 
 def client_for(url: str, max_attempts: int = 3, pool: int = 10) -> Any:
@@ -62,9 +66,17 @@ class RecordingSink:
 
     @property
     def accepted(self) -> list[dict[str, Any]]:
-        """Bodies of the calls that succeeded, in arrival order."""
+        """Bodies of the PutEvents calls that succeeded, in arrival order."""
+        return self.accepted_of("PutEvents")
+
+    @property
+    def accepted_users(self) -> list[dict[str, Any]]:
+        """Bodies of the PutUsers calls that succeeded, in arrival order."""
+        return self.accepted_of("PutUsers")
+
+    def accepted_of(self, operation: str) -> list[dict[str, Any]]:
         with self._lock:
-            return [r.body for r in self.requests if r.status == 200]
+            return [r.body for r in self.requests if r.status == 200 and r.operation == operation]
 
     def __enter__(self) -> RecordingSink:
         self._thread.start()
@@ -74,7 +86,7 @@ class RecordingSink:
         self._server.shutdown()
         self._server.server_close()
 
-    def _answer(self, body: dict[str, Any]) -> tuple[int, str | None]:
+    def _answer(self, body: dict[str, Any], operation: str = "PutEvents") -> tuple[int, str | None]:
         if self.latency:
             time.sleep(self.latency)
         with self._lock:
@@ -82,7 +94,7 @@ class RecordingSink:
         verdict = self.fault(body, seen) if self.fault else None
         status, code = verdict if verdict else (200, None)
         with self._lock:
-            self.requests.append(Request(body, status))
+            self.requests.append(Request(body, status, operation))
         return status, code
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
@@ -101,10 +113,11 @@ class RecordingSink:
                     body = json.loads(raw or b"{}")
                 except ValueError:
                     body = {"_unparsed": raw.decode("utf-8", "replace")}
-                if self.path != "/events":
+                operation = PATHS.get(self.path)
+                if operation is None:
                     status, code = 404, "UnknownOperationException"
                 else:
-                    status, code = sink._answer(body)
+                    status, code = sink._answer(body, operation)
                 payload = json.dumps({} if code is None else {"__type": code, "message": code}).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

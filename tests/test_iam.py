@@ -10,6 +10,7 @@ import pytest
 IAM = Path(__file__).resolve().parent.parent / "iam"
 POLICIES = sorted(IAM.glob("*-role-policy.json"))
 PUT_EVENTS_SID = "PutEventsHasNoResourceLevelPermissions"
+PUT_USERS_SID = "PutUsersWhenPutUsersIsTrue"
 
 
 def statements(path: Path) -> list[dict]:
@@ -30,11 +31,12 @@ def test_no_wildcard_actions_and_scoped_resources(path: Path) -> None:
             assert "*" not in action, f"{path.name} {statement['Sid']}: {action}"
         for resource in as_list(statement["Resource"]):
             # CloudWatch metrics have no resource ARN; that statement is scoped by namespace instead.
-            # PutEvents has none either (test_put_events_is_granted_on_every_resource).
+            # PutEvents has none either (test_put_events_is_granted_on_every_resource), and PutUsers is
+            # granted the same way (test_put_users_is_granted_on_every_resource).
             if resource == "*":
                 assert (
                     statement["Action"] == "cloudwatch:PutMetricData" and "Condition" in statement
-                ) or statement["Sid"] == PUT_EVENTS_SID, f"{path.name} {statement['Sid']}"
+                ) or statement["Sid"] in (PUT_EVENTS_SID, PUT_USERS_SID), f"{path.name} {statement['Sid']}"
             else:
                 assert resource.startswith("arn:aws:"), resource
 
@@ -45,6 +47,7 @@ def test_the_roles_can_do_their_jobs() -> None:
     stream = {a for s in statements(IAM / "lambda-role-policy.json") for a in as_list(s["Action"])}
     assert {
         "personalize:PutEvents",
+        "personalize:PutUsers",
         "kinesis:GetRecords",
         "kinesis:GetShardIterator",
         "sqs:SendMessage",
@@ -62,6 +65,19 @@ def test_put_events_is_granted_on_every_resource() -> None:
     ]
     assert granting == [
         {"Sid": PUT_EVENTS_SID, "Effect": "Allow", "Action": "personalize:PutEvents", "Resource": "*"}
+    ]
+
+
+def test_put_users_is_granted_on_every_resource() -> None:
+    # PUT_USERS=true: the Lambda calls PutUsers on the Users dataset, granted as PutEvents is (on "*"),
+    # so the policy does not depend on a dataset ARN that deploy only learns once it has created it.
+    granting = [
+        s
+        for s in statements(IAM / "lambda-role-policy.json")
+        if "personalize:PutUsers" in as_list(s["Action"])
+    ]
+    assert granting == [
+        {"Sid": PUT_USERS_SID, "Effect": "Allow", "Action": "personalize:PutUsers", "Resource": "*"}
     ]
 
 

@@ -27,9 +27,12 @@ def test_lambda_zip_has_exactly_the_handler_and_rules(tmp_path: Path) -> None:
         "segment_personalize/identity.py",
         "segment_personalize/ids.py",
         "segment_personalize/json_lines.py",
+        "segment_personalize/metadata.py",
         "segment_personalize/outcomes.py",
+        "segment_personalize/personalize_schema.py",
         "segment_personalize/rules.py",
         "segment_personalize/timestamps.py",
+        "segment_personalize/users.py",
         "segment_personalize/values.py",
     ]
     assert {"personalize_stream/handler.py", "personalize_stream/sender.py"} <= set(names)

@@ -388,6 +388,8 @@ def test_dry_run_shows_the_dataset_group_the_tracker_and_its_wiring(
         "PERSONALIZE_TRACKING_ID": "<trackingId of event tracker sp-tracker, known once deploy creates it>",
         "PUT_USERS": "true",
         "USER_TRAITS": "plan,lifetime_value:float",
+        # Known before the dataset exists: Personalize names a dataset by its group and type.
+        "USERS_DATASET_ARN": f"arn:aws:personalize:us-east-1:{ACCOUNT}:dataset/sp/USERS",
     }
     assert json.dumps({"Variables": lambda_env}, indent=2, sort_keys=True).replace("\n", "\n    ") in out
     assert "aws iam create-role --role-name sp-personalize --assume-role-policy-document '{" in out
@@ -411,7 +413,7 @@ def test_dry_run_shows_the_dataset_group_the_tracker_and_its_wiring(
         ({"item_properties": "price:bool"}, ["item_properties: 'price:bool' has type 'bool'"]),
         (
             {"user_traits": "", "put_users": True},
-            ["put_users = true needs user_traits: PutUsers sends only the configured traits"],
+            ["user_traits = '', put_users = True: PUT_USERS=true needs USER_TRAITS: PutUsers sends only the"],
         ),
     ],
 )
@@ -594,8 +596,44 @@ def test_a_whole_deploy_with_users_and_items_catalogs_and_wires_them(
     ]
     lambda_ = boto3.client("lambda", endpoint_url=values["endpoint_url"])
     env = lambda_.get_function(FunctionName=values["function_name"])["Configuration"]["Environment"]
-    assert {k: env["Variables"][k] for k in ("PERSONALIZE_TRACKING_ID", "PUT_USERS", "USER_TRAITS")} == {
+    wired = ("PERSONALIZE_TRACKING_ID", "PUT_USERS", "USER_TRAITS", "USERS_DATASET_ARN")
+    assert {k: env["Variables"][k] for k in wired} == {
         "PERSONALIZE_TRACKING_ID": "tid-1",
         "PUT_USERS": "true",
         "USER_TRAITS": "plan",
+        "USERS_DATASET_ARN": arn("dataset", "sp/USERS"),
     }
+
+
+@pytest.mark.parametrize(
+    ("overrides", "line"),
+    [
+        # No dataset group, so no Users dataset deploy would create: the Lambda names what is missing.
+        (
+            {"dataset_group_name": "", "tracking_id": "t-1", "put_users": True},
+            "users_dataset_arn = '', put_users = True: PUT_USERS=true needs USERS_DATASET_ARN",
+        ),
+        (
+            {"user_traits": "", "put_users": True, "users_dataset_arn": "arn:aws:personalize:x"},
+            "user_traits = '', put_users = True: PUT_USERS=true needs USER_TRAITS",
+        ),
+    ],
+)
+def test_put_users_needs_traits_and_a_users_dataset(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], overrides: dict, line: str
+) -> None:
+    config = write_config(tmp_path / "deploy.toml", make_config(**overrides))
+    assert deploy_cli.main(["--config", str(config), "--dry-run"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and line in err[0], err
+
+
+def test_a_configured_users_dataset_arn_wins_and_works_without_a_dataset_group() -> None:
+    from deploy.plan import lambda_environment, with_tracking_placeholder
+
+    mine = "arn:aws:personalize:us-east-1:123456789012:dataset/mine/USERS"
+    for overrides in ({}, {"dataset_group_name": "", "tracking_id": "t-1"}):
+        config = make_config(put_users=True, users_dataset_arn=mine, **overrides)
+        assert lambda_environment(with_tracking_placeholder(config))["USERS_DATASET_ARN"] == mine
+    # put_users = false: the Lambda gets no USERS_DATASET_ARN at all.
+    assert "USERS_DATASET_ARN" not in lambda_environment(with_tracking_placeholder(make_config()))

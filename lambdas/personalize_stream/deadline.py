@@ -1,4 +1,4 @@
-"""The invocation's deadline: no PutEvents attempt starts, and no retry sleeps, inside the margin.
+"""The invocation's deadline: no PutEvents or PutUsers attempt starts, nor retry sleeps, in the margin.
 
 Lambda ends an invocation that outlives its timeout with no response at all: the whole batch is then
 retried and the partial ``batchItemFailures`` are lost. So the function stops *starting* work while
@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 SERVICE_EVENTS = "personalize-events"
+# The operations the Lambda calls; each gets the retry veto.
+OPERATIONS = ("PutEvents", "PutUsers")
 INVALID_INPUT = "InvalidInputException"
 # botocore's standard and adaptive modes sleep rand(0, 1) * min(scale * 2 ** (attempt - 1), 20) s
 # before the next attempt, scale <= 1 s (1 s for throttling); newer versions add up to 5 s when the
@@ -118,9 +120,12 @@ def deadline_hooks(client: Any, deadline: Deadline) -> Iterator[None]:
     events = client.meta.events
     send_id, retry_id = f"deadline-before-send-{id(deadline)}", f"deadline-needs-retry-{id(deadline)}"
     events.register_last("before-send", before_send, unique_id=send_id)
-    events.register_first(f"needs-retry.{SERVICE_EVENTS}.PutEvents", needs_retry, unique_id=retry_id)
+    retry_events = [f"needs-retry.{SERVICE_EVENTS}.{operation}" for operation in OPERATIONS]
+    for name in retry_events:
+        events.register_first(name, needs_retry, unique_id=f"{retry_id}-{name}")
     try:
         yield
     finally:
         events.unregister("before-send", unique_id=send_id)
-        events.unregister(f"needs-retry.{SERVICE_EVENTS}.PutEvents", unique_id=retry_id)
+        for name in retry_events:
+            events.unregister(name, unique_id=f"{retry_id}-{name}")

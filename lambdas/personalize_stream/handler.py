@@ -5,6 +5,9 @@ batch job's rules, de-duplicated by messageId, grouped by (userId, sessionId) in
 most 10 events and sent. The response lists the records to retry (ReportBatchItemFailures); everything
 else is sent, or skipped and counted under a named reason.
 
+With PUT_USERS=true, identify calls also give user records: merged per user (user_updates.py) and sent
+to PutUsers after the events (user_sender.py), with the same retry, isolation and deadline rules.
+
 No call starts once less than DEADLINE_MARGIN_MS of the invocation is left (deadline.py); the records not
 sent by then are in the response like failures. A misconfigured function or a malformed event fails the whole
 invocation with one JSON log line (settings.py, event_shape.py).
@@ -27,6 +30,8 @@ from .logs import log
 from .records import receive
 from .sender import log_outcomes, send_all
 from .settings import ConfigError, StreamSettings
+from .user_sender import UsersResult, log_user_outcomes, send_users
+from .user_updates import plan_users
 
 # Reasons that are ordinary filtering rather than bad data; logged at a lower level.
 FILTERED = frozenset({DropReason.NOT_TRACK, DropReason.UNSUPPORTED_EVENT})
@@ -58,10 +63,13 @@ def process(
     sessions = plan_calls(kept)
     results = send_all(client, settings.tracking_id, sessions, settings.max_concurrency, deadline)
     log_outcomes(results)
+    users, users_summary = put_users(received, settings, client, deadline)
 
     position = {item.sequence_number: item.index for item in received}
     held_back = [event for result in results for event in (*(e for e, _ in result.failed), *result.unsent)]
-    failed_records = sorted({event.sequence_number for event in held_back}, key=position.__getitem__)
+    held_numbers = {event.sequence_number for event in held_back}
+    held_numbers.update(number for user in users.held_back for number in user.sequence_numbers)
+    failed_records = sorted(held_numbers, key=position.__getitem__)
     unsent = [event for result in results for event in result.unsent]
     if unsent:
         log(
@@ -84,10 +92,46 @@ def process(
         "rejected_events": sum(len(result.rejected) for result in results),
         "failed_events": sum(len(result.failed) for result in results),
         "unsent_events": len(unsent),
+        **users_summary,
         "failed_records": len(failed_records),
     }
     response = {"batchItemFailures": [{"itemIdentifier": number} for number in failed_records]}
     return response, summary
+
+
+def put_users(
+    received: list[Any], settings: StreamSettings, client: Any, deadline: Deadline
+) -> tuple[UsersResult, dict[str, Any]]:
+    """PUT_USERS: the identify calls' merged user records to PutUsers, and the summary's users counts.
+
+    An identify record stays counted as skipped (not_track) for events; these counts say what it gave
+    as a user. Its record is in batchItemFailures when its user failed or was left unsent.
+    """
+    if not settings.put_users:
+        return UsersResult(), {}
+    plan = plan_users(received, settings.user_traits)
+    for reason, count in plan.skipped.items():
+        log("INFO", "identify skipped", reason=reason, records=count)
+    result = send_users(client, settings.users_dataset_arn, plan.calls, settings.max_concurrency, deadline)
+    log_user_outcomes(result)
+    if result.unsent:
+        log(
+            "WARNING",
+            "deadline reached",
+            margin_ms=settings.deadline_margin_ms,
+            unsent_users=len(result.unsent),
+        )
+    return result, {
+        "identify_records": plan.identify_records,
+        "users_skipped": plan.skipped,
+        "trait_values_not_fitting": plan.values_not_fitting,
+        "users": sum(len(call) for call in plan.calls),
+        "put_users_calls": result.calls,
+        "sent_users": result.sent,
+        "rejected_users": len(result.rejected),
+        "failed_users": len(result.failed),
+        "unsent_users": len(result.unsent),
+    }
 
 
 def handler(event: Any, context: Any) -> dict[str, Any]:

@@ -23,6 +23,8 @@ class Received:
     sequence_number: str
     event: MappedEvent | None
     skip_reason: str | None
+    # The Segment call's text, kept for PutUsers (an identify call is skipped for events).
+    text: str | None = None
 
 
 def decode(record: Any) -> tuple[str, str | None]:
@@ -53,7 +55,7 @@ def receive(records: list[Any], config: MappingConfig) -> list[Received]:
         # No run-wide view here: an anonymous event is sent under its session (identity.streamed).
         outcome = streamed(map_line(text, config))
         if isinstance(outcome, Dropped):
-            received.append(Received(index, sequence_number, None, outcome.reason.value))
+            received.append(Received(index, sequence_number, None, outcome.reason.value, text))
         else:
-            received.append(Received(index, sequence_number, outcome, None))
+            received.append(Received(index, sequence_number, outcome, None, text))
     return received

@@ -6,9 +6,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from segment_personalize.metadata import validate_sources
+from segment_personalize.personalize_schema import Column, parse_columns
 from segment_personalize.rules import MappingConfig
 
+from .user_updates import property_key
+
 TRACKING_ID_VAR = "PERSONALIZE_TRACKING_ID"
+PUT_USERS_VAR, USER_TRAITS_VAR, USERS_DATASET_VAR = "PUT_USERS", "USER_TRAITS", "USERS_DATASET_ARN"
+BOOLEANS = {"true": True, "false": False}
 RETRY_MODES = ("standard", "adaptive")
 CONNECT_TIMEOUT_S = 2.0
 READ_TIMEOUT_S = 5.0
@@ -37,6 +43,34 @@ def _integer(env: Mapping[str, str], key: str, default: int) -> int:
         raise ConfigError(f"{key} must be an integer, got {value!r}") from None
 
 
+def _boolean(env: Mapping[str, str], key: str) -> bool:
+    value = env.get(key, "false")
+    parsed = BOOLEANS.get(value.strip().lower())
+    if parsed is None:
+        raise ConfigError(f"{key} must be true or false, got {value!r}")
+    return parsed
+
+
+def user_traits(env: Mapping[str, str]) -> tuple[Column, ...]:
+    """USER_TRAITS, read as the job reads --USER_TRAITS: the same spec and source rules. (Personalize's
+    schema rules, reserved names included, are deploy's and Personalize's to check, as for the job.)"""
+    spec = env.get(USER_TRAITS_VAR, "")
+    try:
+        columns = validate_sources(parse_columns(spec, USER_TRAITS_VAR), USER_TRAITS_VAR)
+    except ValueError as error:
+        raise ConfigError(f"invalid Lambda environment: {error}") from None
+    keys: dict[str, str] = {}
+    for column in columns:
+        # PutUsers keys are camel case: LIFETIME_VALUE and lifetimeValue would be one key.
+        seen = keys.setdefault(property_key(column.name), column.name)
+        if seen != column.name:
+            raise ConfigError(
+                f"invalid Lambda environment: {USER_TRAITS_VAR}: columns {seen!r} and {column.name!r} are "
+                f"the same PutUsers property ({property_key(column.name)!r})"
+            )
+    return columns
+
+
 @dataclass(frozen=True)
 class StreamSettings:
     tracking_id: str
@@ -53,6 +87,10 @@ class StreamSettings:
     # No PutEvents attempt starts, and no retry sleep ends, with less than this left in the invocation
     # (see deadline.py); one attempt plus slack by default.
     deadline_margin_ms: int = one_attempt_ms(CONNECT_TIMEOUT_S, READ_TIMEOUT_S) + DEADLINE_SLACK_MS
+    # PUT_USERS=true: identify calls' configured traits go to PutUsers on this Users dataset.
+    put_users: bool = False
+    user_traits: tuple[Column, ...] = ()
+    users_dataset_arn: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> StreamSettings:
@@ -61,6 +99,19 @@ class StreamSettings:
             raise ConfigError(
                 f"{TRACKING_ID_VAR} is not set: set it to the Personalize event tracker's tracking ID "
                 "(aws personalize describe-event-tracker ... --query eventTracker.trackingId)"
+            )
+        put_users = _boolean(env, PUT_USERS_VAR)
+        traits = user_traits(env)
+        dataset_arn = env.get(USERS_DATASET_VAR, "").strip()
+        if put_users and not traits:
+            raise ConfigError(
+                f"{PUT_USERS_VAR}=true needs {USER_TRAITS_VAR}: PutUsers sends only the configured traits, "
+                "and there are none (set it to the job's --USER_TRAITS)"
+            )
+        if put_users and not dataset_arn:
+            raise ConfigError(
+                f"{PUT_USERS_VAR}=true needs {USERS_DATASET_VAR}: the ARN of the Users dataset PutUsers "
+                "writes to (aws personalize list-datasets --dataset-group-arn ...)"
             )
         try:
             mapping = MappingConfig.from_settings(
@@ -76,6 +127,9 @@ class StreamSettings:
                 retry_mode=env.get("RETRY_MODE", "standard"),
                 max_attempts=_integer(env, "MAX_ATTEMPTS", cls.max_attempts),
                 deadline_margin_ms=_integer(env, "DEADLINE_MARGIN_MS", cls.deadline_margin_ms),
+                put_users=put_users,
+                user_traits=traits,
+                users_dataset_arn=dataset_arn,
             )
         except ValueError as error:
             raise ConfigError(f"invalid Lambda environment: {error}") from None
