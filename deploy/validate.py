@@ -165,12 +165,17 @@ def load_deployable(path: Path = DEFAULT_PATH, env: Mapping[str, str] = os.envir
                 problems.append(str(error))
     # The job parser ignores parameters it does not know, so this one must be said here. Everything
     # around the Users and Items datasets is ready (schemas, crawlers, queries, imports); the Glue job's
-    # writing them is issue 19's remaining part.
+    # writing them is issue 19's remaining part. Users streamed by the Lambda (put_users) do fill one.
     problems.extend(
         f"{key} = {getattr(config, key)!r}: the Glue job does not write the {dataset} dataset yet, so it "
-        "would stay empty; leave the key empty for now (docs/personalize.md)"
-        for key, dataset in (("user_traits", "Users"), ("item_properties", "Items"))
-        if getattr(config, key).strip() and not JOB_WRITES_METADATA
+        f"would stay empty; leave the key empty for now{hint} (docs/personalize.md)"
+        for key, dataset, hint in (
+            ("user_traits", "Users", ", or set put_users = true to fill it from the stream"),
+            ("item_properties", "Items", ""),
+        )
+        if getattr(config, key).strip()
+        and not JOB_WRITES_METADATA
+        and not (key == "user_traits" and config.put_users)
     )
     if config.put_users and not config.user_traits.strip() and lambda_refusal(config) is None:
         # Said here only while the Lambda's own parser does not say it.

@@ -51,9 +51,13 @@ def test_users_and_items_are_refused_while_the_job_does_not_write_them(
     values = make_config(item_properties="category,brand")
     with pytest.raises(ConfigError) as refused:
         validate.load_deployable(write_config(tmp_path / "deploy.toml", values), env={})
+    # The stream fills a Users dataset on its own.
+    streamed = make_config(put_users=True)
+    assert validate.load_deployable(write_config(tmp_path / "s.toml", streamed), env={}).put_users
     assert list(refused.value.problems) == [
         "user_traits = 'plan,lifetime_value:float': the Glue job does not write the Users dataset yet, so it "
-        "would stay empty; leave the key empty for now (docs/personalize.md)",
+        "would stay empty; leave the key empty for now, or set put_users = true to fill it from the stream"
+        " (docs/personalize.md)",
         "item_properties = 'category,brand': the Glue job does not write the Items dataset yet, so it "
         "would stay empty; leave the key empty for now (docs/personalize.md)",
     ]
