@@ -11,6 +11,9 @@ for, and bench_batch.py (one warm SparkSession) hides them. Here every run is it
   * job drop   -- ``spark-submit jobs/segment_events_to_personalize.py --ANONYMOUS_EVENTS drop``: the job
                   without identity stitching, as it was before it;
   * job stitch -- the same with the default, ``--ANONYMOUS_EVENTS stitch``: what stitching costs.
+With ``--baseline REV``, also ``job before``: the job of git revision REV (checked out once under the
+work dir) with its own default parameters, on the same data -- "no slower than before" measured in the same
+run rather than read from an old table.
 Rounds alternate the order of versions and contenders so that a drifting machine hits all alike, and
 the ratios printed are medians of each round's own pairs (job/floor per version, 6.0/5.1 per contender).
 """
@@ -36,11 +39,36 @@ def venv_python(version: str) -> Path:
     return ROOT / ".venv" / f"glue-{version}" / "bin" / "python"
 
 
-def command(version: str, contender: str, data: Path, out: Path) -> list[str]:
+BEFORE = "job before"
+
+
+def baseline_tree(workdir: Path, revision: str) -> Path:
+    """A checkout of ``revision`` (its jobs/ and lib/), made once."""
+    tree = workdir / f"baseline-{revision}"
+    if not (tree / "jobs").exists():
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), revision], check=True
+        )
+    return tree
+
+
+def command(version: str, contender: str, data: Path, out: Path, baseline: Path | None = None) -> list[str]:
     spark_submit = venv_python(version).parent / "spark-submit"
     base = [str(spark_submit), "--master", "local[2]", "--conf", "spark.ui.enabled=false"]
     if contender == "floor":
         return [*base, str(Path(__file__).resolve()), "--floor", str(data)]
+    if contender == BEFORE:
+        assert baseline is not None
+        return [
+            *base,
+            str(baseline / "jobs" / JOB_SCRIPT.name),
+            "--JOB_NAME",
+            "bench-before",
+            "--S3_JSON_INPUT_PATH",
+            str(data),
+            "--S3_CSV_OUTPUT_PATH",
+            str(out / f"glue-{version}-before" / "interactions"),
+        ]
     return [
         *base,
         str(JOB_SCRIPT),
@@ -55,8 +83,10 @@ def command(version: str, contender: str, data: Path, out: Path) -> list[str]:
     ]
 
 
-def timed(cmd: list[str], version: str) -> float:
+def timed(cmd: list[str], version: str, lib: Path | None = None) -> float:
     env = {**os.environ, "PYSPARK_PYTHON": str(venv_python(version)), "SPARK_LOCAL_IP": "127.0.0.1"}
+    if lib is not None:  # ahead of the virtualenv's editable install of this checkout
+        env["PYTHONPATH"] = str(lib)
     env["PYSPARK_DRIVER_PYTHON"] = env["PYSPARK_PYTHON"]
     start = time.perf_counter()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
@@ -86,6 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=ROOT / "build" / "bench")
     parser.add_argument("--versions", default=",".join(VERSIONS), help="comma-separated Glue versions")
+    parser.add_argument("--baseline", metavar="REV", help="also time the job of this git revision")
     parser.add_argument("--floor", metavar="DATA", help=argparse.SUPPRESS)  # a floor run's own process
     args = parser.parse_args(argv)
     if args.floor:
@@ -104,11 +135,14 @@ def main(argv: list[str] | None = None) -> None:
     out = args.workdir / "process-out"
     size_mb = sum(p.stat().st_size for p in data.rglob("*.gz")) / 1e6
 
-    runs: dict[tuple[str, str], list[float]] = {(v, c): [] for v in versions for c in CONTENDERS}
+    baseline = baseline_tree(args.workdir.resolve(), args.baseline) if args.baseline else None
+    contenders = (*CONTENDERS, BEFORE) if baseline else CONTENDERS
+    runs: dict[tuple[str, str], list[float]] = {(v, c): [] for v in versions for c in contenders}
     for round_no in range(args.repeat):
-        order = [(v, c) for v in versions for c in CONTENDERS]
+        order = [(v, c) for v in versions for c in contenders]
         for version, contender in order if round_no % 2 == 0 else reversed(order):
-            seconds = timed(command(version, contender, data, out), version)
+            lib = baseline / "lib" if baseline is not None and contender == BEFORE else None
+            seconds = timed(command(version, contender, data, out, baseline), version, lib)
             runs[version, contender].append(seconds)
             print(f"round {round_no + 1}: Glue {version} {contender}: {seconds:.1f} s", file=sys.stderr)
 
@@ -119,14 +153,14 @@ def main(argv: list[str] | None = None) -> None:
         print(f"| {version} | {contender} | {min(seconds):.1f} | {statistics.median(seconds):.1f} |")
     print()
     for version in versions:
-        for job in JOBS:
+        for job in (*JOBS, *((BEFORE,) if baseline else ())):
             ratio = statistics.median(
                 j / f for j, f in zip(runs[version, job], runs[version, "floor"], strict=True)
             )
             print(f"Glue {version}: {job} / floor = {ratio:.2f} (median of the rounds' own ratios)")
     if len(versions) == 2:
         new, old = versions
-        for contender in CONTENDERS:
+        for contender in contenders:
             ratio = statistics.median(
                 n / o for n, o in zip(runs[new, contender], runs[old, contender], strict=True)
             )
