@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 
 from segment_personalize.identity import AnonymousEvents
 from segment_personalize.outcomes import DropReason, Identity, ProductSkip
+from segment_personalize.spark.sql import sql_string
 
 Sql = str
 REASON, ANONYMOUS_ID, USER_ID = "drop_reason", "anonymous_id", "user_id"
@@ -29,8 +30,6 @@ PENDING_KEPT = "pending_kept"
 
 
 def _literal(text: str) -> Sql:
-    from segment_personalize.spark.transform import sql_string  # transform imports this module
-
     return sql_string(text)
 
 

@@ -20,7 +20,9 @@ from pyspark.sql.types import StringType, StructField, StructType
 
 from segment_personalize import metadata, rules
 from segment_personalize.personalize_schema import Column
-from segment_personalize.spark.transform import _has_unwritable_character, _is_blank, sql_string
+from segment_personalize.spark.ids import has_unwritable_character as _has_unwritable_character
+from segment_personalize.spark.ids import is_blank as _is_blank
+from segment_personalize.spark.sql import sql_string
 from segment_personalize.spark.values import render_value
 
 Sql = str

@@ -19,6 +19,11 @@ from segment_personalize import rules
 from segment_personalize.identity import ALIAS_TYPE, PREVIOUS_ID, AnonymousEvents
 from segment_personalize.rules import CSV_HEADER, DropReason, MappingConfig, ProductSkip
 from segment_personalize.spark import identity
+from segment_personalize.spark.ids import first_usable as _first_usable
+from segment_personalize.spark.ids import id_missing as _id_missing
+from segment_personalize.spark.ids import id_problem as _id_problem
+from segment_personalize.spark.ids import is_blank as _is_blank
+from segment_personalize.spark.ids import usable_id as _usable_id
 from segment_personalize.spark.schema import (
     CORRUPT_RECORD,
     LINE_OPTIONS,
@@ -29,6 +34,9 @@ from segment_personalize.spark.schema import (
     scalar_fields,
     text_event_schema,
 )
+from segment_personalize.spark.sql import Sql, sql_string
+from segment_personalize.spark.sql import name as _name
+from segment_personalize.spark.timestamps import epoch_seconds as _epoch_seconds
 from segment_personalize.spark.values import item_values, render_value
 
 LINE_COLUMN = "value"  # what spark.read.text produces
@@ -41,120 +49,12 @@ IDENTITY = identity.IDENTITY  # only under ANONYMOUS_EVENTS stitch or keep: wher
 PRODUCT_SKIP_COLUMNS = {skip: f"n_{skip.value}" for skip in ProductSkip}
 
 
-Sql = str  # a Spark SQL expression, as text
-
-
-def sql_string(text: str) -> Sql:
-    """``text`` as a Spark SQL string literal. Spark's parser reads backslash escapes inside quotes
-    (tests pin the round trip), so backslashes and quotes are escaped; everything else is literal."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _name(name: str) -> Sql:
-    return f"`{name}`"
-
-
-def _any(*conditions: Sql) -> Sql:
-    return "(" + " OR ".join(conditions) + ")"
-
-
-def _matches(text: Sql, body: str) -> Sql:
-    return f"({text} RLIKE {sql_string(rules.java_anchored(body))})"
-
-
-def _is_blank(text: Sql) -> Sql:
-    """rules.is_blank. Trimming copies the text, so it is left for text that starts with whitespace."""
-    starts_blank = _any(*(f"startswith({text}, {sql_string(char)})" for char in rules.JSON_WHITESPACE))
-    trimmed = f"btrim({text}, {sql_string(rules.JSON_WHITESPACE)})"
-    return f"(octet_length({text}) = 0 OR ({starts_blank} AND {trimmed} = ''))"
-
-
-def _looks_non_scalar(text: Sql) -> Sql:
-    """rules.looks_non_scalar, cheapest test first: OR stops at the first true one, so the regex runs
-    only on text with a '.'; a regex per id was a tenth of the job's CPU time."""
-    exact = ", ".join(sql_string(t) for t in rules.NON_SCALAR_TEXTS)
-    containers = (
-        f"(startswith({text}, {sql_string(first)}) AND endswith({text}, {sql_string(last)}))"
-        for first, last in rules.CONTAINER_DELIMITERS
-    )
-    return _any(
-        f"{text} IN ({exact})",
-        *containers,
-        f"(contains({text}, '.') AND {_matches(text, rules.FLOAT_TEXT_BODY)})",
-    )
-
-
-def _has_unwritable_character(text: Sql) -> Sql:
-    """rules.has_unwritable_character: U+FFFD by a byte search, then the one regex every id pays."""
-    return _any(
-        f"contains({text}, {sql_string(rules.REPLACEMENT_CHARACTER)})",
-        f"({text} RLIKE {sql_string(rules.CONTROL_CHARACTER_BODY)})",
-    )
-
-
-def _too_long(text: Sql) -> Sql:
-    # Counting characters means decoding UTF-8; no text of at most MAX_ID_LENGTH bytes needs it.
-    limit = rules.MAX_ID_LENGTH
-    return f"(octet_length({text}) > {limit} AND char_length({text}) > {limit})"
-
-
-def _id_missing(text: Sql) -> Sql:
-    return f"({text} IS NULL OR {_is_blank(text)})"
-
-
-def _id_problem(text: Sql) -> Sql:
-    """'missing' / 'invalid' / null, as rules.classify_id decides it on Spark's text rendering."""
-    invalid = _any(_looks_non_scalar(text), _too_long(text), _has_unwritable_character(text))
-    return f"CASE WHEN {_id_missing(text)} THEN 'missing' WHEN {invalid} THEN 'invalid' END"
-
-
-def _usable_id(text: Sql) -> Sql:
-    return f"CASE WHEN ({_id_problem(text)}) IS NULL THEN {text} END"
-
-
-def _first_usable(fields: list[Sql]) -> Sql:
-    """rules.first_usable_id, as one text whose _id_problem is the rule's verdict.
-
-    The first usable field's text; else, when any field was invalid, '{}' (text that is invalid by the id
-    rule, standing for "invalid"); else null (missing). One field is itself, as it always was.
-    """
-    if len(fields) == 1:
-        return fields[0]
-    usable = ", ".join(_usable_id(f) for f in fields)
-    invalid = _any(*(f"({_id_problem(f)}) <=> 'invalid'" for f in fields))
-    return f"coalesce({usable}, CASE WHEN {invalid} THEN '{{}}' END)"
-
-
 def _event_type(event: Sql, config: MappingConfig) -> Sql:
     """config.event_type: the Segment name, or the type it is renamed to."""
     if not config.renames:
         return event
     branches = " ".join(f"WHEN {sql_string(name)} THEN {sql_string(to)}" for name, to in config.renames)
     return f"CASE {event} {branches} ELSE {event} END"
-
-
-def _epoch_seconds(text: Sql) -> Sql:
-    """rules.parse_timestamp of ``text``: the rules' regex checks the shape, then the value is read
-    without any time-zone lookup.
-
-    Once the regex matched, the first 19 characters are yyyy-MM-ddTHH:mm:ss (no fraction: floor) and
-    try_cast reads them as a zone-less timestamp (Feb 30 -> null, in ANSI mode too). The offset, if
-    any, is the last six characters; only '+' or a '-' after the date can start one. Spark's
-    string-to-timestamp cast of the whole text would resolve its zone text on every row (two regex
-    compilations each), four times the cost of all of this, and a zone-less read never depends on
-    the session time zone.
-    """
-    local = f"try_cast(substring({text}, 1, 19) AS TIMESTAMP_NTZ)"
-    epoch = "CAST('1970-01-01 00:00:00' AS TIMESTAMP_NTZ)"
-    local_seconds = f"CAST(CAST({local} - {epoch} AS INTERVAL SECOND) AS BIGINT)"
-    hours, minutes = f"CAST(substring({text}, -5, 2) AS INT)", f"CAST(substring({text}, -2, 2) AS INT)"
-    hours_minutes = f"({hours} * 3600 + {minutes} * 60)"
-    # The digits are cast only in the branches that have an offset: elsewhere they may not be digits (ANSI).
-    offset = (
-        f"CASE WHEN contains({text}, '+') THEN {hours_minutes}"
-        f" WHEN locate('-', {text}, 12) > 0 THEN -{hours_minutes} ELSE 0 END"
-    )
-    return f"CASE WHEN {_matches(text, rules.TIMESTAMP_BODY)} THEN {local_seconds} - ({offset}) END"
 
 
 def _missing_or_invalid(problem: Sql, missing: DropReason, invalid: DropReason) -> Sql:

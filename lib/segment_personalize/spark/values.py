@@ -8,6 +8,7 @@ rounding half-up; null on overflow, in ANSI mode too), which is what the rule's 
 from __future__ import annotations
 
 from segment_personalize import rules, values
+from segment_personalize.spark.sql import sql_string
 
 Sql = str
 # A DECIMAL(p, 18) always prints 18 fraction digits: trailing zeros (and a bare point) go.
@@ -15,9 +16,6 @@ TRAILING_ZEROS = r"\.?0+\z"
 
 
 def _literal(text: str) -> Sql:
-    # Imported here: transform imports this module.
-    from segment_personalize.spark.transform import sql_string
-
     return sql_string(text)
 
 
