@@ -12,7 +12,7 @@ Only under ANONYMOUS_EVENTS stitch or keep; under drop, the plan has none of thi
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame, Observation
+from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
 
 from segment_personalize.identity import AnonymousEvents
@@ -39,7 +39,9 @@ def relevant() -> Sql:
     return f"{REASON} IS NULL OR {PENDING} OR ({links})"
 
 
-def settle(rows: DataFrame, mode: AnonymousEvents, counts: Observation, skip_columns: dict) -> DataFrame:
+def settle(
+    rows: DataFrame, mode: AnonymousEvents, counts: Observation, skip_columns: dict[ProductSkip, str]
+) -> DataFrame:
     """Classified rows -> the same rows, pending ones with their user (or anonymous_user), link-only copies
     gone; ``counts`` gets the pending rows' outcomes and the ambiguous anonymousIds."""
     assert mode is not AnonymousEvents.DROP
@@ -94,11 +96,11 @@ def settle(rows: DataFrame, mode: AnonymousEvents, counts: Observation, skip_col
     return settled.where(f"_original AND ({REASON} IS NULL OR {PENDING})").select(*kept_names)
 
 
-def _total(count: Sql, name: str):
+def _total(count: Sql, name: str) -> Column:
     return F.expr(f"coalesce(sum({count}), 0) AS {name}")
 
 
-def pending_metrics(skip_columns: dict) -> list:
+def pending_metrics(skip_columns: dict[ProductSkip, str]) -> list[Column]:
     """The pending rows' final outcomes (classify's line counts leave them out) and the ambiguous ids."""
     pending = f"_original AND {PENDING}"
     per_reason = [
@@ -109,7 +111,6 @@ def pending_metrics(skip_columns: dict) -> list:
     skips = [
         _total(f"CASE WHEN {pending} AND {REASON} IS NULL THEN {column} ELSE 0 END", skip.value)
         for skip, column in skip_columns.items()
-        if isinstance(skip, ProductSkip)
     ]
     return [
         _total(f"CASE WHEN {pending} AND {REASON} IS NULL THEN 1 ELSE 0 END", PENDING_KEPT),
