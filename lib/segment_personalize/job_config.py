@@ -128,15 +128,8 @@ def check_local_paths(config: JobConfig) -> None:
     The run is staged beside the output folder and then replaces it, so the folder and its parent must
     be writable; the report is a file, replaced beside whatever is there.
     """
-    output, report = _local(config.output_path), _local(config.report_path)
-    if output is not None:
-        if output.exists() and not output.is_dir():
-            raise ConfigError(f"the output path {config.output_path} is a file; it must be a folder")
-        if output.is_dir() and not _writable(output):
-            raise ConfigError(f"the output folder {config.output_path} is not writable")
-        beside = _nearest_existing(output.parent)
-        if not _writable(beside):
-            raise ConfigError(f"cannot write beside the output folder: {beside} is not writable")
+    _check_local_folder(config.output_path, "output")
+    report = _local(config.report_path)
     if report is not None:
         if report.is_dir():
             raise ConfigError(f"the run report path {config.report_path} is a folder; it must be a file")
@@ -237,22 +230,24 @@ def check_output_paths(
             if _inside(target, folder):
                 raise ConfigError(f"{what} {path} is inside the {name} output folder")
     for name, path, _ in named:
-        _check_local_folder(path, name)
+        _check_local_folder(path, f"{name} output")
     for what, path in published:
         _check_local_file(path, what)
 
 
-def _check_local_folder(path: str, name: str) -> None:
+def _check_local_folder(path: str, label: str) -> None:
+    """A local folder the run replaces: not a file, writable, and so is what it sits in (``label``:
+    "output", "users output", ...)."""
     folder = _local(path)
     if folder is None:
         return
     if folder.exists() and not folder.is_dir():
-        raise ConfigError(f"the {name} output path {path} is a file; it must be a folder")
+        raise ConfigError(f"the {label} path {path} is a file; it must be a folder")
     if folder.is_dir() and not _writable(folder):
-        raise ConfigError(f"the {name} output folder {path} is not writable")
+        raise ConfigError(f"the {label} folder {path} is not writable")
     beside = _nearest_existing(folder.parent)
     if not _writable(beside):
-        raise ConfigError(f"cannot write beside the {name} output folder: {beside} is not writable")
+        raise ConfigError(f"cannot write beside the {label} folder: {beside} is not writable")
 
 
 def _check_local_file(path: str, what: str) -> None:

@@ -29,10 +29,6 @@ AMBIGUOUS_IDS = "ambiguous_anonymous_ids"
 PENDING_KEPT = "pending_kept"
 
 
-def _literal(text: str) -> Sql:
-    return sql_string(text)
-
-
 def relevant() -> Sql:
     """The rows settle needs: kept ones, pending ones, and those that make a link."""
     links = f"{LINK_USER} IS NOT NULL AND ({ANONYMOUS_ID} IS NOT NULL OR {PREVIOUS} IS NOT NULL)"
@@ -66,9 +62,9 @@ def settle(
         f"row_number() OVER ({window}) AS _nth",
     )
     target = "CASE WHEN _least = _greatest THEN _least END"
-    anonymous_user = _literal(DropReason.ANONYMOUS_USER.value)
+    anonymous_user = sql_string(DropReason.ANONYMOUS_USER.value)
     stitched, anonymous, user = (
-        _literal(i.value) for i in (Identity.STITCHED, Identity.ANONYMOUS, Identity.USER)
+        sql_string(i.value) for i in (Identity.STITCHED, Identity.ANONYMOUS, Identity.USER)
     )
     if mode is AnonymousEvents.STITCH:
         reason = f"CASE WHEN {PENDING} AND ({target}) IS NULL THEN {anonymous_user} ELSE {REASON} END"
@@ -104,7 +100,7 @@ def pending_metrics(skip_columns: dict[ProductSkip, str]) -> list[Column]:
     """The pending rows' final outcomes (classify's line counts leave them out) and the ambiguous ids."""
     pending = f"_original AND {PENDING}"
     per_reason = [
-        _total(f"CASE WHEN {pending} AND {REASON} = {_literal(r.value)} THEN 1 ELSE 0 END", r.value)
+        _total(f"CASE WHEN {pending} AND {REASON} = {sql_string(r.value)} THEN 1 ELSE 0 END", r.value)
         for r in DropReason
         if r is not DropReason.DUPLICATE_MESSAGE_ID
     ]

@@ -15,15 +15,11 @@ Sql = str
 TRAILING_ZEROS = r"\.?0+\z"
 
 
-def _literal(text: str) -> Sql:
-    return sql_string(text)
-
-
 def render_value(text: Sql) -> Sql:
     """values.render_value of a field's text: the plain-notation EVENT_VALUE text, or null."""
     decimal = f"try_cast({text} AS DECIMAL({values.VALUE_PRECISION}, {values.VALUE_SCALE}))"
-    plain = f"regexp_replace(CAST({decimal} AS STRING), {_literal(TRAILING_ZEROS)}, '')"
-    pattern = _literal(rules.java_anchored(values.VALUE_TEXT_BODY))
+    plain = f"regexp_replace(CAST({decimal} AS STRING), {sql_string(TRAILING_ZEROS)}, '')"
+    pattern = sql_string(rules.java_anchored(values.VALUE_TEXT_BODY))
     return f"CASE WHEN {text} RLIKE {pattern} THEN {plain} END"
 
 
