@@ -24,7 +24,11 @@ SAMPLE_EVENTS ?= 20000
 SAMPLE_DIR := build/sample/segment-logs
 INPUT ?= $(SAMPLE_DIR)
 OUTPUT ?= build/output/interactions
-JOB_ARGS ?=
+# On the sample data the job writes the whole dataset group: Users (identify traits) and Items (product
+# properties) beside the interactions. JOB_ARGS given on the command line replaces this.
+SAMPLE_JOB_ARGS := --USER_TRAITS plan,country,lifetime_value:float,interests \
+  --ITEM_PROPERTIES category,brand,name,price:float
+JOB_ARGS ?= $(if $(filter $(SAMPLE_DIR),$(INPUT)),$(SAMPLE_JOB_ARGS))
 
 .PHONY: help setup run test lint format clean sample
 

@@ -42,9 +42,10 @@ from segment_personalize.pipeline import listed_files_source, run
 from segment_personalize.rules import PRODUCTS_FIELD, MappingConfig
 from segment_personalize.sample_data import write_segment_logs
 from segment_personalize.spark.io import read_input, write_interactions
+from segment_personalize.spark.parse import parse_event
 from segment_personalize.spark.schema import CORRUPT_RECORD, PROPERTIES_FIELD, SCALAR_FIELDS
 from segment_personalize.spark.session import local_spark_session
-from segment_personalize.spark.transform import classify, parse_event, transform
+from segment_personalize.spark.transform import classify, transform
 
 WORKSHOP_EVENTS = ["Product Added", "Order Completed", "Product Clicked"]
 

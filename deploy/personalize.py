@@ -22,11 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from segment_personalize.dataset_config import DatasetsConfig
 from segment_personalize.personalize_schema import (
     INTERACTIONS,
     ITEMS,
     USERS,
-    dataset_schemas,
 )
 from segment_personalize.rules import MappingConfig
 
@@ -105,14 +105,22 @@ def schemas_for(config: DeployConfig) -> dict[str, str]:
     try:
         # The job's and the Lambda's own reading of the setting: renames and the ecommerce preset count
         # as the EVENT_TYPE values they write.
-        events = MappingConfig.from_settings(config.supported_events or None).event_types
-        return dataset_schemas(
-            user_traits=config.user_traits,
-            item_properties=config.item_properties,
-            event_value=bool(config.event_value_field.strip()),
-            event_types=events,
-            domain=config.domain,
-        ).texts()
+        mapping = MappingConfig.from_settings(
+            config.supported_events or None,
+            config.item_id_field or None,
+            config.event_value_field.strip() or None,
+        )
+        return (
+            DatasetsConfig.from_settings(
+                mapping,
+                config.user_traits,
+                config.item_properties,
+                config.domain,
+                names=("user_traits", "item_properties"),
+            )
+            .schemas(mapping)
+            .texts()
+        )
     except ValueError as error:
         raise ConfigError(str(error)) from None
 

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from segment_personalize.dataset_config import NO_METADATA, DatasetsConfig
 from segment_personalize.identity import DEFAULT_ANONYMOUS_EVENTS
+from segment_personalize.personalize_schema import schema_files
 from segment_personalize.rules import DEFAULT_SUPPORTED_EVENTS, MappingConfig
 
 REQUIRED = ("JOB_NAME", "S3_JSON_INPUT_PATH", "S3_CSV_OUTPUT_PATH")
@@ -21,6 +23,14 @@ OPTIONAL_DEFAULTS = {
     # Off unless given; given, it must name a field (an empty value is an error, not "off").
     "EVENT_VALUE_FIELD": "",
     "ANONYMOUS_EVENTS": DEFAULT_ANONYMOUS_EVENTS.value,
+    # The Users and Items datasets (dataset_config.py): none unless their columns are given; their
+    # folders default to users/ and items/ beside the interactions folder.
+    "USER_TRAITS": "",
+    "ITEM_PROPERTIES": "",
+    "USERS_OUTPUT_PATH": "",
+    "ITEMS_OUTPUT_PATH": "",
+    # The dataset group's domain the schemas are written for: empty (custom) or ECOMMERCE.
+    "PERSONALIZE_DOMAIN": "",
 }
 BOOKMARK_ENABLED = "job-bookmark-enable"
 _TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
@@ -40,8 +50,25 @@ class JobConfig:
     mapping: MappingConfig
     bookmarks: bool = False
     raw_args: tuple[tuple[str, str], ...] = ()
+    datasets: DatasetsConfig = NO_METADATA
+    users_output_path: str = ""  # set when datasets.users
+    items_output_path: str = ""  # set when datasets.items
+
+    def outputs(self) -> dict[str, str]:
+        """Dataset name (spark/publish.py's) -> output folder, the interactions first."""
+        outputs = {"interactions": self.output_path}
+        if self.datasets.users:
+            outputs["users"] = self.users_output_path
+        if self.datasets.items:
+            outputs["items"] = self.items_output_path
+        return outputs
+
+    def schema_files(self) -> dict[str, str]:
+        """{path: JSON text}: the Personalize schema of each dataset, beside the outputs."""
+        return schema_files(self.output_path, self.datasets.schemas(self.mapping))
 
     def describe(self) -> dict[str, object]:
+        metadata = self.datasets
         return {
             "job_name": self.job_name,
             "input_path": self.input_path,
@@ -54,6 +81,11 @@ class JobConfig:
             "event_value_field": self.mapping.event_value_field,
             "anonymous_events": self.mapping.anonymous_events.value,
             "bookmarks": self.bookmarks,
+            **({"user_traits": [c.name for c in metadata.user_traits]} if metadata.users else {}),
+            **({"users_output_path": self.users_output_path} if metadata.users else {}),
+            **({"item_properties": [c.name for c in metadata.item_properties]} if metadata.items else {}),
+            **({"items_output_path": self.items_output_path} if metadata.items else {}),
+            **({"personalize_domain": metadata.domain} if metadata.domain else {}),
         }
 
 
@@ -126,7 +158,8 @@ def check_local_paths(config: JobConfig) -> None:
     """Faults of local output and report paths, found before Spark starts (S3: publish.preflight).
 
     The run is staged beside the output folder and then replaces it, so the folder and its parent must
-    be writable; the report is a file, replaced beside whatever is there.
+    be writable; the report is a file, replaced beside whatever is there. Then every output folder and
+    published file together (check_output_paths).
     """
     _check_local_folder(config.output_path, "output")
     report = _local(config.report_path)
@@ -136,6 +169,13 @@ def check_local_paths(config: JobConfig) -> None:
         beside = _nearest_existing(report.parent)
         if not _writable(beside):
             raise ConfigError(f"cannot write the run report: {beside} is not writable")
+    check_output_paths(config.input_path, config.outputs(), config.report_path, config.schema_files())
+
+
+def _sibling(output_path: str, name: str) -> str:
+    """``x/interactions/`` -> ``x/<name>``: a folder beside the interactions folder."""
+    parent = posixpath.dirname(output_path.rstrip("/"))
+    return f"{parent}/{name}" if parent else name
 
 
 def parse_job_args(argv: list[str]) -> JobConfig:
@@ -164,8 +204,21 @@ def parse_job_args(argv: list[str]) -> JobConfig:
             args.get("EVENT_VALUE_FIELD") if "EVENT_VALUE_FIELD" in present else None,
             values["ANONYMOUS_EVENTS"],
         )
+        datasets = DatasetsConfig.from_settings(
+            mapping, values["USER_TRAITS"], values["ITEM_PROPERTIES"], values["PERSONALIZE_DOMAIN"]
+        )
     except ValueError as error:
         raise ConfigError(str(error)) from None
+    folders = {
+        name: (values[f"{name.upper()}_OUTPUT_PATH"] or _sibling(output_path, name)) if wanted else ""
+        for name, wanted in (("users", datasets.users), ("items", datasets.items))
+    }
+    for name, wanted in (("users", datasets.users), ("items", datasets.items)):
+        if values[f"{name.upper()}_OUTPUT_PATH"] and not wanted:
+            setting = "--USER_TRAITS" if name == "users" else "--ITEM_PROPERTIES"
+            raise ConfigError(
+                f"--{name.upper()}_OUTPUT_PATH is given but {setting} is not: no {name} to write"
+            )
     return JobConfig(
         job_name=args["JOB_NAME"],
         input_path=input_path,
@@ -175,6 +228,9 @@ def parse_job_args(argv: list[str]) -> JobConfig:
         mapping=mapping,
         bookmarks=args.get("job_bookmark_option") == BOOKMARK_ENABLED,
         raw_args=tuple((k, str(v)) for k, v in sorted(args.items()) if v is not None),
+        datasets=datasets,
+        users_output_path=folders["users"],
+        items_output_path=folders["items"],
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
+from segment_personalize.items import ITEMS_HEADER
 from segment_personalize.job_config import JobConfig
 from segment_personalize.report import build_report
 from segment_personalize.spark.faults import describe
@@ -22,16 +23,23 @@ from segment_personalize.spark.io import (
     find_unreadable_gzip,
     read_input,
     read_interactions,
+    read_metadata,
     write_interactions,
 )
-from segment_personalize.spark.publish import Hook, Publisher, PublishError, Staging
-from segment_personalize.spark.stats import interaction_stats
-from segment_personalize.spark.transform import transform
+from segment_personalize.spark.publish import INTERACTIONS, Hook, Publisher, PublishError, Staging
+from segment_personalize.spark.stats import interaction_stats, metadata_stats
+from segment_personalize.spark.transform import Transformed, transform
+from segment_personalize.users import USERS_HEADER
 
 # Returns the lines to map and what the report should say about input files.
 LineSource = Callable[[SparkSession, JobConfig], tuple[DataFrame, dict[str, Any]]]
 
 SKIPPED_EXAMPLES = 5
+# Each metadata dataset's (id header, columns).
+METADATA_COLUMNS = {
+    "users": lambda datasets: (USERS_HEADER, datasets.user_traits),
+    "items": lambda datasets: (ITEMS_HEADER, datasets.item_properties),
+}
 UNCHANGED = "nothing was published; the previous output and its report are unchanged"
 
 
@@ -70,7 +78,16 @@ def run(
     notes: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Publish one run and return its report; raises InputError (bad input), NothingNew, RunFailed."""
-    publisher = Publisher(spark, config.output_path, config.report_path, strategy=strategy, hook=hook)
+    schema_files = config.schema_files()
+    publisher = Publisher(
+        spark,
+        config.output_path,
+        config.report_path,
+        datasets={name: path for name, path in config.outputs().items() if name != INTERACTIONS},
+        files=tuple(schema_files),
+        strategy=strategy,
+        hook=hook,
+    )
     publisher.preflight()
     try:
         for note in publisher.recover():
@@ -85,7 +102,7 @@ def run(
         publisher.discard(staging)
         raise
     try:
-        publisher.publish(staging, json.dumps(report, indent=2, sort_keys=False) + "\n")
+        publisher.publish(staging, json.dumps(report, indent=2, sort_keys=False) + "\n", schema_files)
     except PublishError as error:
         if not error.committed:
             raise RunFailed(f"publishing failed: {error}; {UNCHANGED}") from None
@@ -105,9 +122,28 @@ def _stage(
     staging: Staging,
 ) -> dict[str, Any]:
     """Write and check the run in its staging folder; returns the report of what is staged."""
-    result = transform(lines, config.mapping)
+    result = transform(lines, config.mapping, config.datasets)
+    try:
+        return _stage_datasets(spark, config, files, publisher, staging, result)
+    finally:
+        result.release()
+
+
+def _stage_datasets(
+    spark: SparkSession,
+    config: JobConfig,
+    files: dict[str, Any],
+    publisher: Publisher,
+    staging: Staging,
+    result: Transformed,
+) -> dict[str, Any]:
     try:
         written = write_interactions(result.interactions, staging.data, config.single_file)
+        # The first write read the input and kept what these need: they read only that.
+        metadata_written = {
+            name: write_interactions(output.frame, staging.data_for(name), config.single_file, f"{name}.csv")
+            for name, output in result.metadata().items()
+        }
     except Exception as error:
         raise _write_failure(spark, config, error) from None
     # Only after the write succeeded: an Observation whose action failed would wait forever.
@@ -117,7 +153,18 @@ def _stage(
             raise NothingNew("no new Segment files since the last run; nothing was published")
         raise InputError(f"the data files under {config.input_path} hold no lines; {UNCHANGED}")
     try:
-        output = interaction_stats(read_interactions(spark, staging.data, config.mapping.csv_header))
+        interactions = read_interactions(spark, staging.data, config.mapping.csv_header)
+        output = interaction_stats(interactions)
+        sections = {}
+        for name, written_files in metadata_written.items():
+            header, columns = METADATA_COLUMNS[name](config.datasets)
+            frame = read_metadata(spark, staging.data_for(name), (header, *(c.name for c in columns)))
+            section = metadata_stats(interactions, frame, columns, result.metadata()[name].counts())
+            sections[name] = {
+                "output_path": config.outputs()[name],
+                **section,
+                "files": publisher.final_paths(staging, written_files, name),
+            }
     except Exception as error:
         raise RunFailed(f"reading the staged output back failed: {_summary(error)}; {UNCHANGED}") from None
     report = build_report(
@@ -127,6 +174,11 @@ def _stage(
         dedupe_counts=dedupe_counts,
         output={**output, "files": publisher.final_paths(staging, written)},
     )
+    for name, section in sections.items():
+        report[name] = section
+        report["accounting"][f"{name}_rows_match_written"] = section["rows"] == section["rows_written"]
+        report["accounting"][f"{name}_ids_present"] = section["rows_without_id"] == 0
+    report["schema_files"] = sorted(config.schema_files())
     report["run_id"] = staging.run_id
     if not all(report["accounting"].values()):
         message = f"input lines and output rows do not add up (see the counts above); {UNCHANGED}"

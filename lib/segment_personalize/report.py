@@ -102,6 +102,18 @@ def format_report(report: dict[str, Any]) -> str:
         f"  distinct users   {out['distinct_users']} ({out['users_with_2_or_more']} with 2+ interactions)",
         f"  distinct items   {out['distinct_items']}",
     ]
+    for name, what in (("users", "user"), ("items", "item")):
+        if name in report:
+            section = report[name]
+            filled = ", ".join(f"{column} {count}" for column, count in section["filled"].items())
+            share = section["share_with_metadata"]
+            lines.append(
+                f"  {name:<16} {section['rows']} rows ({filled} filled); "
+                f"{section['interactions_with_metadata']}/{section['interactions']} interactions' {what}s "
+                f"have one ({'-' if share is None else f'{share:.1%}'}); "
+                f"{section['values_not_fitting']} values did not fit"
+            )
+            lines.append(f"  {name + ' folder':<16} {section['output_path']}")
     minimums = report["personalize_minimums"]
     verdict = "OK" if minimums["ok"] else "NOT MET"
     lines.append(

@@ -7,6 +7,9 @@ row its user in one shuffle: a window over the rows of each anonymousId (links a
 together) takes the least and the greatest linked userId -- equal, they are the stitch target; different,
 the anonymousId is ambiguous. The input is not read again: the links ride in the same rows.
 
+With a Users dataset, an anonymous identify call's trait row (``_traits_pending``, spark/users.py) gets
+its user the same way; its drop_reason stays not_track.
+
 Only under ANONYMOUS_EVENTS stitch or keep; under drop, the plan has none of this.
 """
 
@@ -18,6 +21,7 @@ from pyspark.sql import functions as F
 from segment_personalize.identity import AnonymousEvents
 from segment_personalize.outcomes import DropReason, Identity, ProductSkip
 from segment_personalize.spark.sql import sql_string
+from segment_personalize.spark.users import TRAITS
 
 Sql = str
 REASON, ANONYMOUS_ID, USER_ID = "drop_reason", "anonymous_id", "user_id"
@@ -25,14 +29,17 @@ IDENTITY = "identity"  # a kept event's outcomes.Identity
 PENDING, LINK_USER, PREVIOUS = "_pending", "_user", "_previous"
 # The columns classify adds for settle, which settle reads for the last time.
 CLASSIFY_COLUMNS = (PENDING, LINK_USER, PREVIOUS)
+TRAITS_PENDING = "_traits_pending"
 AMBIGUOUS_IDS = "ambiguous_anonymous_ids"
 PENDING_KEPT = "pending_kept"
 
 
-def relevant() -> Sql:
-    """The rows settle needs: kept ones, pending ones, and those that make a link."""
+def relevant(columns: list[str] | None = None) -> Sql:
+    """The rows settle needs: kept ones, pending ones, those that make a link, and trait rows (when
+    ``columns``, the classified frame's, have them)."""
     links = f"{LINK_USER} IS NOT NULL AND ({ANONYMOUS_ID} IS NOT NULL OR {PREVIOUS} IS NOT NULL)"
-    return f"{REASON} IS NULL OR {PENDING} OR ({links})"
+    traits = f" OR {TRAITS} IS NOT NULL" if columns is not None and TRAITS in columns else ""
+    return f"{REASON} IS NULL OR {PENDING} OR ({links}){traits}"
 
 
 def settle(
@@ -47,6 +54,7 @@ def settle(
         f" AND NOT ({PREVIOUS} <=> {ANONYMOUS_ID}) THEN array({ANONYMOUS_ID}, {PREVIOUS})"
         f" ELSE array({ANONYMOUS_ID}) END) AS _key"
     )
+    traits = TRAITS in rows.columns
     names = [f"`{c}`" for c in rows.columns if c not in (PREVIOUS,)]
     keyed = rows.selectExpr(*names, key)
     # Rows without an anonymousId (kept calls of identified users) share no window: spread them by user,
@@ -66,16 +74,17 @@ def settle(
     stitched, anonymous, user = (
         sql_string(i.value) for i in (Identity.STITCHED, Identity.ANONYMOUS, Identity.USER)
     )
+    waits = f"({PENDING} OR {TRAITS_PENDING})" if traits else PENDING
     if mode is AnonymousEvents.STITCH:
         reason = f"CASE WHEN {PENDING} AND ({target}) IS NULL THEN {anonymous_user} ELSE {REASON} END"
-        user_id = f"CASE WHEN {PENDING} THEN {target} ELSE {USER_ID} END"
+        user_id = f"CASE WHEN {waits} THEN {target} ELSE {USER_ID} END"
         identity = f"CASE WHEN {PENDING} THEN {stitched} ELSE {user} END"
     else:
         reason = REASON
-        user_id = f"CASE WHEN {PENDING} THEN coalesce({target}, {ANONYMOUS_ID}) ELSE {USER_ID} END"
+        user_id = f"CASE WHEN {waits} THEN coalesce({target}, {ANONYMOUS_ID}) ELSE {USER_ID} END"
         settled_as = f"CASE WHEN ({target}) IS NULL THEN {anonymous} ELSE {stitched} END"
         identity = f"CASE WHEN NOT {PENDING} THEN {user} ELSE {settled_as} END"
-    others = [n for n in names if n.strip("`") not in (REASON, USER_ID, PENDING, LINK_USER)]
+    others = [n for n in names if n.strip("`") not in (REASON, USER_ID, PENDING, LINK_USER, TRAITS_PENDING)]
     settled = windowed.selectExpr(
         *others,
         f"{reason} AS {REASON}",
@@ -89,7 +98,8 @@ def settle(
     settled = settled.observe(counts, *pending_metrics(skip_columns))
     kept_names = [n for n in settled.columns if n not in (PENDING, "_first_ambiguous", "_original")]
     # A link-only row (dropped for its own reason, not pending) has done its work.
-    return settled.where(f"_original AND ({REASON} IS NULL OR {PENDING})").select(*kept_names)
+    trait_rows = f" OR {TRAITS} IS NOT NULL" if traits else ""
+    return settled.where(f"_original AND ({REASON} IS NULL OR {PENDING}{trait_rows})").select(*kept_names)
 
 
 def _total(count: Sql, name: str) -> Column:

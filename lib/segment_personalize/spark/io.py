@@ -99,8 +99,11 @@ def read_input(spark: SparkSession, path: str) -> Input:
     return Input(lines, data, tuple(sorted(set(everything) - set(data))))
 
 
-def write_interactions(interactions: DataFrame, output_path: str, single_file: bool) -> list[str]:
-    """Write the CSV folder and leave nothing in it but CSV data files; returns their paths.
+def write_interactions(
+    interactions: DataFrame, output_path: str, single_file: bool, single_file_name: str = SINGLE_FILE_NAME
+) -> list[str]:
+    """Write the CSV folder and leave nothing in it but CSV data files; returns their paths. Users and
+    Items are written the same way (``single_file_name``: users.csv, items.csv).
 
     The job gives it a fresh staging folder (spark/publish.py), never the published output: Spark's
     overwrite deletes a folder before writing it, so a failed write would leave nothing behind.
@@ -125,7 +128,7 @@ def write_interactions(interactions: DataFrame, output_path: str, single_file: b
             # Personalize imports every object under the prefix; its tolerance of others is undocumented.
             fs.delete(file_path, True)
     if single_file and len(kept) == 1:
-        target = root.suffix("/" + SINGLE_FILE_NAME)
+        target = root.suffix("/" + single_file_name)
         fs.rename(kept[0], target)
         kept = [target]
     return sorted(p.toString() for p in kept)
@@ -139,6 +142,14 @@ def read_interactions(
         spark.read.schema(interactions_schema(columns))
         .options(**CSV_OPTIONS, multiLine="true", mode="FAILFAST")
         .csv(output_path)
+    )
+
+
+def read_metadata(spark: SparkSession, output_path: str, columns: tuple[str, ...]) -> DataFrame:
+    """A written Users or Items CSV read back as Personalize reads it: every column text, empty cells null."""
+    schema = StructType([StructField(name, StringType(), nullable=True) for name in columns])
+    return (
+        spark.read.schema(schema).options(**CSV_OPTIONS, multiLine="true", mode="FAILFAST").csv(output_path)
     )
 
 

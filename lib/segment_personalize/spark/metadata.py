@@ -12,6 +12,7 @@ which is what the rules are phrased on.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from pyspark.sql import Column as SparkColumn
 from pyspark.sql import DataFrame, Observation
@@ -201,6 +202,27 @@ def latest_frame(
         f"{_name(id_column)} AS {_name(header)}",
         *(f"_latest_{i}.v AS {_name(c.name)}" for i, c in enumerate(columns)),
     )
+
+
+@dataclass(frozen=True)
+class MetadataOutput:
+    """A Users or Items dataset to write, and its counts (read them only after the write)."""
+
+    frame: DataFrame  # latest_frame's rows
+    records: Observation  # metric_columns over the input records
+    written: Observation  # the rows the write wrote
+
+    def counts(self) -> dict[str, int]:
+        return {**self.records.get, "rows_written": int(self.written.get["rows"])}
+
+
+def metadata_output(
+    rows: DataFrame, id_column: str, header: str, columns: Sequence[Column], name: str
+) -> MetadataOutput:
+    """latest_frame with both Observations attached (``name``: users, items)."""
+    records, written = Observation(f"{name}_records"), Observation(f"{name}_written")
+    frame = latest_frame(rows, id_column, header, columns, records)
+    return MetadataOutput(frame.observe(written, F.expr("count(1) AS rows")), records, written)
 
 
 def coverage(interactions: DataFrame, dataset: DataFrame, key: str) -> dict[str, object]:

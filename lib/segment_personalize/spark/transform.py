@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pyspark import StorageLevel
 from pyspark.sql import Column, DataFrame, Observation
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructType
 
 from segment_personalize import rules
+from segment_personalize.dataset_config import NO_METADATA, DatasetsConfig
 from segment_personalize.identity import ALIAS_TYPE, PREVIOUS_ID, AnonymousEvents
 from segment_personalize.rules import CSV_HEADER, DropReason, MappingConfig, ProductSkip
 from segment_personalize.spark import identity
@@ -24,20 +25,16 @@ from segment_personalize.spark.ids import id_missing as _id_missing
 from segment_personalize.spark.ids import id_problem as _id_problem
 from segment_personalize.spark.ids import is_blank as _is_blank
 from segment_personalize.spark.ids import usable_id as _usable_id
-from segment_personalize.spark.schema import (
-    CORRUPT_RECORD,
-    LINE_OPTIONS,
-    PROPERTIES_FIELD,
-    event_schema,
-    product_schema,
-    properties_schema,
-    scalar_fields,
-    text_event_schema,
-)
-from segment_personalize.spark.sql import Sql, sql_string
+from segment_personalize.spark.items import ITEM_PROPS, item_rows, latest_items, order_properties
+from segment_personalize.spark.metadata import MetadataOutput
+from segment_personalize.spark.parse import as_text, parse_event, product_fields
+from segment_personalize.spark.schema import CORRUPT_RECORD, PROPERTIES_FIELD, scalar_fields
+from segment_personalize.spark.sql import Sql, sql_string, then
 from segment_personalize.spark.sql import name as _name
 from segment_personalize.spark.timestamps import epoch_seconds as _epoch_seconds
+from segment_personalize.spark.users import TRAITS, latest_users, user_rows
 from segment_personalize.spark.values import item_values, render_value
+from segment_personalize.users import IDENTIFY_TYPE, TRAITS_FIELD
 
 LINE_COLUMN = "value"  # what spark.read.text produces
 
@@ -46,6 +43,7 @@ REASON, MESSAGE_ID, ANONYMOUS_ID = "drop_reason", "message_id", "anonymous_id"
 USER_ID, EVENT_TYPE, TIMESTAMP, ITEM_IDS = "user_id", "event_type", "timestamp", "item_ids"
 EVENT_VALUES = "event_values"  # only when a value field is configured: one EVENT_VALUE text per item
 IDENTITY = identity.IDENTITY  # only under ANONYMOUS_EVENTS stitch or keep: where USER_ID came from
+TRAITS_PENDING = identity.TRAITS_PENDING  # stitch or keep, with a Users dataset: a trait row's user waits
 PRODUCT_SKIP_COLUMNS = {skip: f"n_{skip.value}" for skip in ProductSkip}
 
 
@@ -65,76 +63,17 @@ def _reason_if(condition: Sql, then: DropReason, otherwise: DropReason) -> Sql:
     return f"CASE WHEN {condition} THEN {sql_string(then.value)} ELSE {sql_string(otherwise.value)} END"
 
 
-def _then(frame: DataFrame, done: tuple[str, ...] = (), **columns: Sql) -> DataFrame:
-    """Add columns in a projection of their own, leaving out the ``done`` ones (read here for the last time).
-
-    Each stage's expensive results (a JSON parse, a regex verdict) are read many times by the next
-    stage, and Spark's CollapseProject refuses to inline a non-cheap expression that has more than one
-    reader -- so a separate projection is what makes it evaluated once per row. Written as one select,
-    the reason column alone carried hundreds of copies of the line's from_json. The stages with
-    higher-order functions (transform, filter) run outside whole-stage codegen and copy every column
-    they carry into a new row: carrying the raw line and the parsed struct to the end cost a third of
-    the classification time, so each column is left out once nothing later reads it.
-
-    The expressions are SQL text, so that a stage is one call to the JVM: built as Column objects, the
-    classification took some 2,000 Python-to-JVM round trips, about a second of every run.
-    """
-    names = frame.columns  # a call to the JVM: read once
-    unknown = set(done) - set(names)
-    assert not unknown, f"no such columns: {unknown}"
-    kept = [_name(name) for name in names if name not in done]
-    return frame.selectExpr(*kept, *(f"{sql} AS {_name(name)}" for name, sql in columns.items()))
-
-
 def _field(name: str) -> Sql:
     return _name(f"_f_{name}")
 
 
-def _options(options: dict[str, str]) -> Sql:
-    return "map(" + ", ".join(f"{sql_string(k)}, {sql_string(v)}" for k, v in options.items()) + ")"
+def classify(lines: DataFrame, config: MappingConfig, datasets: DatasetsConfig = NO_METADATA) -> DataFrame:
+    """One row per input line: drop_reason (null when kept) and the mapped fields of kept events.
 
-
-def _from_json(text: Sql, schema: StructType | str, options: dict[str, str]) -> Sql:
-    ddl = schema if isinstance(schema, str) else schema.simpleString()
-    return f"from_json({text}, {sql_string(ddl)}, {_options(options)})"
-
-
-def parse_event(line: Column, config: MappingConfig) -> Column:
-    """A line parsed with the read schema (schema.py); the benchmark's scan floor parses with it too."""
-    return F.from_json(line, event_schema(config), LINE_OPTIONS)
-
-
-def _as_text(line: Sql, config: MappingConfig) -> Sql:
-    """The fields the rules read, from a line that does not fit the read schema (schema.py).
-
-    Such a line's properties or products are not shaped as objects and arrays (double-encoded JSON
-    text, a product that is not an object), so it is parsed with properties as text and the text is
-    read the way the rules say. These lines are rare, so the repeated parses below (one expression,
-    no staging) cost nothing in practice and keep the common path to a single parse.
+    With a Users dataset, an identify call that can describe a user (spark/users.py) is a *trait row*:
+    its TRAITS, TIMESTAMP and USER_ID are set (its drop_reason stays not_track). With an Items dataset, a
+    kept event's ITEM_PROPS holds each item's property source, parallel to ITEM_IDS (spark/items.py).
     """
-    items, options = config.item_id_fields, rules.SPARK_JSON_OPTIONS
-    event = _from_json(line, text_event_schema(config), LINE_OPTIONS)
-    props = _from_json(f"{event}.{PROPERTIES_FIELD}", properties_schema(config), options)
-    products = _from_json(f"{props}.{rules.PRODUCTS_FIELD}", "array<string>", options)
-    product = _from_json("p", product_schema(config), options)
-    product_item = _first_usable([f"{product}.{_name(item)}" for item in items])
-    fields = [
-        ("corrupt", f"({event} IS NULL OR {event}.{CORRUPT_RECORD} IS NOT NULL)"),
-        *((name, f"{event}.{_name(name)}") for name in scalar_fields(config)),
-        ("top_item", _first_usable([f"{props}.{_name(item)}" for item in items])),
-        ("product_items", f"transform({products}, p -> {product_item})"),
-    ]
-    if config.event_value_field is not None:
-        value = _name(config.event_value_field)
-        fields += [
-            ("top_value", f"{props}.{value}"),
-            ("product_values", f"transform({products}, p -> {product}.{value})"),
-        ]
-    return "named_struct(" + ", ".join(f"{sql_string(name)}, {value}" for name, value in fields) + ")"
-
-
-def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
-    """One row per input line: drop_reason (null when kept) and the mapped fields of kept events."""
     items = [_name(item) for item in config.item_id_fields]
     # rules.BOM: a copy of the line only where one opens it (Hadoop already skips one opening a file).
     bom = sql_string(rules.BOM)
@@ -142,15 +81,15 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
         f"CASE WHEN startswith({_name(LINE_COLUMN)}, {bom}) THEN substring({_name(LINE_COLUMN)}, 2)"
         f" ELSE {_name(LINE_COLUMN)} END AS {_name(LINE_COLUMN)}"
     )
-    frame = lines.select(F.col(LINE_COLUMN), parse_event(F.col(LINE_COLUMN), config).alias("_n"))
+    frame = lines.select(F.col(LINE_COLUMN), parse_event(F.col(LINE_COLUMN), config, datasets).alias("_n"))
     line, parsed = _name(LINE_COLUMN), "_n"
     fits = f"({parsed} IS NOT NULL AND {parsed}.{CORRUPT_RECORD} IS NULL)"
-    frame = _then(
+    frame = then(
         frame,
         done=(LINE_COLUMN,),
         _fits=fits,
         _blank=f"NOT {fits} AND {_is_blank(line)}",
-        _t=f"CASE WHEN NOT {fits} THEN {_as_text(line, config)} END",
+        _t=f"CASE WHEN NOT {fits} THEN {as_text(line, config, datasets)} END",
     )
     read_props = f"{parsed}.{PROPERTIES_FIELD}"
 
@@ -165,7 +104,12 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
             "_top_value": fitted(f"{read_props}.{_name(value_field)}", "top_value"),
             "_product_values": fitted(f"{products}.{_name(value_field)}", "product_values"),
         }
-    frame = _then(
+    if datasets.items:
+        value_texts["_top_props"] = fitted(product_fields(read_props, config, datasets), "top_props")
+        value_texts["_product_props"] = fitted(products, "product_props")
+    if datasets.users:
+        value_texts["_traits"] = fitted(f"{parsed}.{TRAITS_FIELD}", "traits")
+    frame = then(
         frame,
         done=("_n", "_t"),
         **value_texts,
@@ -182,10 +126,11 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
     )
     events = ", ".join(sql_string(event) for event in config.supported_events)
     stitching = config.anonymous_events is not AnonymousEvents.DROP
-    frame = _then(
+    frame = then(
         frame,
         done=("_f_type", "_fits"),
         **({"_alias": f"{_field('type')} <=> {sql_string(ALIAS_TYPE)}"} if stitching else {}),
+        **({"_identify": f"{_field('type')} <=> {sql_string(IDENTIFY_TYPE)}"} if datasets.users else {}),
         _user_problem=_id_problem(_field("userId")),
         _raw_time="coalesce(" + ", ".join(_field(name) for name in rules.TIMESTAMP_FIELDS) + ")",
         _not_an_event=f"CASE WHEN _blank THEN {sql_string(DropReason.BLANK_LINE.value)}"
@@ -210,48 +155,65 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
             "_missing_user": "_user_problem <=> 'missing'",
             "_user_ok": "_user_problem IS NULL",
         }
+    if datasets.users:
+        # spark/users.py: an identify call with a traits object, a usable userId (or, stitching, none and
+        # perhaps a usable anonymousId) and a valid timestamp describes a user.
+        identify = "_identify AND NOT _corrupt AND _traits IS NOT NULL"
+        identity_inputs["_trait_user_ok"] = f"{identify} AND _user_problem IS NULL"
+        if stitching:
+            identity_inputs["_trait_missing_user"] = f"{identify} AND _user_problem <=> 'missing'"
     # Drop reasons up to the user id: only the calls that pass them pay for items and timestamps.
-    frame = _then(
+    frame = then(
         frame,
-        done=("_blank", "_corrupt", "_not_an_event", "_user_problem", *time_fields),
+        done=("_blank", "_corrupt", "_not_an_event", "_user_problem", *time_fields)
+        + (("_identify",) if datasets.users else ()),
         **identity_inputs,
         _early=f"coalesce(_not_an_event, CASE WHEN {user_check} THEN {user_reason} END)",
     )
-    frame = _then(
+    traits_time = ""
+    if datasets.users:
+        traits_time = " OR _trait_user_ok" + (" OR _trait_missing_user" if stitching else "")
+    frame = then(
         frame,
         done=("_items",),
         _product_items="CASE WHEN _early IS NULL THEN _items END",
-        _seconds=f"CASE WHEN _early IS NULL THEN {_epoch_seconds('_raw_time')} END",
+        _seconds=f"CASE WHEN _early IS NULL{traits_time} THEN {_epoch_seconds('_raw_time')} END",
         _top_problem=f"CASE WHEN _early IS NULL THEN {_id_problem('_top_item')} END",
     )
     # The one stage with lambdas (they run outside whole-stage codegen, so they share one projection).
-    frame = _then(
+    frame = then(
         frame,
         _listed=f"filter(_product_items, i -> ({_id_problem('i')}) IS NULL)",
         _n_missing=f"size(filter(_product_items, i -> {_id_missing('i')}))",
     )
-    frame = _then(
+    frame = then(
         frame,
         _order_items="array_distinct(_listed)",
         _n_invalid="size(_product_items) - size(_listed) - _n_missing",
     )
-    if value_field is not None:
-        frame = _then(
+    if value_field is not None or datasets.items:
+        values = {"_order_values": item_values("_order_items", "_product_items", "_product_values")}
+        props = {"_order_props": order_properties("_order_items", "_product_items", "_product_props")}
+        frame = then(
             frame,
-            done=("_product_values",),
-            _order_values=item_values("_order_items", "_product_items", "_product_values"),
+            done=(
+                *(["_product_values"] if value_field else []),
+                *(["_product_props"] if datasets.items else []),
+            ),
+            **(values if value_field is not None else {}),
+            **(props if datasets.items else {}),
         )
     missing_user = ""
     if stitching:
         # Identity (spark/identity.py): the usable anonymousId and an alias call's usable previousId, then
         # the anonymous events (identity.py), whose user settle finds; every parsed call's userId may link.
-        frame = _then(
+        frame = then(
             frame,
             done=(f"_f_{PREVIOUS_ID}", "_alias"),
             _anon=_usable_id(_field("anonymousId")),
             **{identity.PREVIOUS: f"CASE WHEN _alias THEN {_usable_id(_field(PREVIOUS_ID))} END"},
         )
-        frame = _then(
+        frame = then(
             frame,
             done=("_parsed", "_user_ok"),
             **{
@@ -271,7 +233,7 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
         f" WHEN _raw_time IS NULL THEN {sql_string(DropReason.MISSING_TIMESTAMP.value)}"
         f" WHEN _seconds IS NULL THEN {sql_string(DropReason.INVALID_TIMESTAMP.value)} END)"
     )
-    frame = _then(frame, **{REASON: reason})
+    frame = then(frame, **{REASON: reason})
     skips = {
         ProductSkip.MISSING_ITEM_ID: "_n_missing",
         ProductSkip.INVALID_ITEM_ID: "_n_invalid",
@@ -287,14 +249,28 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
             f" END AS {EVENT_VALUES}"
         ]
     )
+    trait_user = trait_row = "false"
+    metadata_columns = []
+    if datasets.users:
+        trait_user = trait_row = "(_trait_user_ok AND _seconds IS NOT NULL)"
+        if stitching:
+            trait_row = (
+                f"({trait_user} OR (_trait_missing_user AND _anon IS NOT NULL AND _seconds IS NOT NULL))"
+            )
+            metadata_columns.append(f"{trait_row} AND NOT _trait_user_ok AS {TRAITS_PENDING}")
+        metadata_columns.append(f"CASE WHEN {trait_row} THEN _traits END AS {TRAITS}")
+    if datasets.items:
+        metadata_columns.append(
+            f"CASE WHEN {kept} THEN coalesce(_order_props, array(_top_props)) END AS {ITEM_PROPS}"
+        )
     if stitching:
         # Every row's anonymousId (a link needs it, kept or not); a pending row has no user yet.
         anonymous_id = "_anon"
-        user_id = f"CASE WHEN {kept} AND NOT {identity.PENDING} THEN {_field('userId')} END"
+        user_id = f"CASE WHEN ({kept} AND NOT {identity.PENDING}) OR {trait_user} THEN {_field('userId')} END"
         identity_columns = list(identity.CLASSIFY_COLUMNS)
     else:
         anonymous_id = f"CASE WHEN {kept} THEN {_usable_id(_field('anonymousId'))} END"
-        user_id = f"CASE WHEN {kept} THEN {_field('userId')} END"
+        user_id = f"CASE WHEN {kept} OR {trait_user} THEN {_field('userId')} END"
         identity_columns = []
     return frame.selectExpr(
         _name(REASON),
@@ -302,7 +278,7 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
         f"{anonymous_id} AS {ANONYMOUS_ID}",
         f"{user_id} AS {USER_ID}",
         f"CASE WHEN {kept} THEN {_event_type(_field('event'), config)} END AS {EVENT_TYPE}",
-        f"CASE WHEN {kept} THEN _seconds END AS {_name(TIMESTAMP)}",
+        f"CASE WHEN {kept} OR {trait_row} THEN _seconds END AS {_name(TIMESTAMP)}",
         f"CASE WHEN {kept} THEN coalesce(_order_items, array(_top_item)) END AS {ITEM_IDS}",
         *(
             f"CASE WHEN {kept_order} THEN {count} ELSE 0 END AS {PRODUCT_SKIP_COLUMNS[skip]}"
@@ -310,6 +286,7 @@ def classify(lines: DataFrame, config: MappingConfig) -> DataFrame:
         ),
         *values_column,
         *identity_columns,
+        *metadata_columns,
     )
 
 
@@ -359,6 +336,18 @@ class Transformed:
     dedupe_counts: Observation  # kept_events, output_rows, stitched_events, anonymous_kept_events
     # Stitch or keep only: the pending rows' outcomes (line_counts leaves them out), ambiguous anonymousIds.
     identity_counts: Observation | None = None
+    users: MetadataOutput | None = None  # with a Users dataset
+    items: MetadataOutput | None = None  # with an Items dataset
+    cached: DataFrame | None = None  # what the three writes share
+
+    def metadata(self) -> dict[str, MetadataOutput]:
+        """The Users and Items datasets to write, by dataset name (spark/publish.py's)."""
+        outputs = {"users": self.users, "items": self.items}
+        return {name: output for name, output in outputs.items() if output is not None}
+
+    def release(self) -> None:
+        if self.cached is not None:
+            self.cached.unpersist()
 
     def counts(self) -> tuple[dict[str, int], dict[str, int]]:
         """(line counts, dedupe counts), with the pending rows' outcomes; only after the write's action."""
@@ -416,24 +405,37 @@ def dedupe_metrics(config: MappingConfig | None = None) -> list[Column]:
     return metrics
 
 
-def transform(lines: DataFrame, config: MappingConfig) -> Transformed:
-    """Lines (a ``value`` string column) -> interactions, with the report's counts attached."""
+def transform(lines: DataFrame, config: MappingConfig, datasets: DatasetsConfig = NO_METADATA) -> Transformed:
+    """Lines (a ``value`` string column) -> interactions (and the Users and Items datasets configured),
+    with the report's counts attached."""
     line_counts = Observation("line_counts")
     dedupe_counts = Observation("dedupe_counts")
     # Besides counting, the Observation keeps the filter below out of the classification: Spark pushes a
     # filter through projections (inlining every alias, the parse included) but not through one. A
     # test pins it.
-    classified = classify(lines, config).observe(line_counts, *line_metrics(config))
+    classified = classify(lines, config, datasets).observe(line_counts, *line_metrics(config))
+    wanted = f"{REASON} IS NULL" + (f" OR {TRAITS} IS NOT NULL" if datasets.users else "")
     if config.anonymous_events is AnonymousEvents.DROP:
-        kept, identity_counts = classified.where(F.col(REASON).isNull()), None
+        rows, identity_counts = classified.where(wanted), None
     else:
         identity_counts = Observation("identity_counts")
         settled = identity.settle(
-            classified.where(identity.relevant()),
+            classified.where(identity.relevant(classified.columns)),
             config.anonymous_events,
             identity_counts,
             PRODUCT_SKIP_COLUMNS,
         )
-        kept = settled.where(F.col(REASON).isNull())
+        rows = settled.where(wanted)
+    cached = None
+    if datasets.users or datasets.items:
+        # Three outputs, one read of the input: the rows they come from are kept (memory, spilling to
+        # disk) by the first write, the interactions', which also collects the line counts; the Users
+        # and Items writes read them back. Released by Transformed.release.
+        rows = cached = rows.persist(StorageLevel.MEMORY_AND_DISK)
+    kept = rows.where(F.col(REASON).isNull()) if datasets.users else rows
     events = dedupe(kept).observe(dedupe_counts, *dedupe_metrics(config))
-    return Transformed(to_interactions(events), line_counts, dedupe_counts, identity_counts)
+    users = latest_users(user_rows(rows), datasets.user_traits) if datasets.users else None
+    items = latest_items(item_rows(kept), datasets.item_properties) if datasets.items else None
+    return Transformed(
+        to_interactions(events), line_counts, dedupe_counts, identity_counts, users, items, cached
+    )

@@ -4,12 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pyspark.sql import DataFrame, Observation
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 from pyspark.sql.types import StructField, StructType
 
 from segment_personalize.personalize_schema import Column
 from segment_personalize.spark import metadata
+from segment_personalize.spark.metadata import MetadataOutput
 from segment_personalize.users import TRAITS_FIELD, USERS_HEADER
+
+# transform.classify's column: on a trait row (an identify call that can describe a user, its drop_reason
+# still not_track), the configured traits' texts. The row's USER_ID is the user it describes; under
+# stitch or keep, an anonymous call's is found by identity.settle, as for anonymous events.
+TRAITS = "traits"
+
+
+def user_rows(rows: DataFrame, user_id: str = "user_id", timestamp: str = "timestamp") -> DataFrame:
+    """Classified (or settled) rows -> one (user_id, timestamp, fields) record per trait row with a user."""
+    return rows.where(F.col(TRAITS).isNotNull() & F.col(user_id).isNotNull()).select(
+        F.col(user_id).alias("user_id"),
+        F.col(timestamp).alias(metadata.TIMESTAMP),
+        F.col(TRAITS).alias(metadata.FIELDS),
+    )
 
 
 def traits_field(columns: Sequence[Column]) -> StructField:
@@ -17,11 +33,6 @@ def traits_field(columns: Sequence[Column]) -> StructField:
     return StructField(TRAITS_FIELD, StructType(metadata.source_schema(columns)))
 
 
-def latest_users(
-    rows: DataFrame,
-    columns: Sequence[Column],
-    id_column: str = "user_id",
-    observation: Observation | None = None,
-) -> DataFrame:
+def latest_users(rows: DataFrame, columns: Sequence[Column], id_column: str = "user_id") -> MetadataOutput:
     """USER_ID + one column per trait: the latest fitting value per user (metadata.latest_frame)."""
-    return metadata.latest_frame(rows, id_column, USERS_HEADER, columns, observation)
+    return metadata.metadata_output(rows, id_column, USERS_HEADER, columns, "users")
