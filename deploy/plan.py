@@ -50,6 +50,7 @@ def job_arguments(config: DeployConfig) -> dict[str, str]:
         ("--USER_TRAITS", config.user_traits),
         ("--ITEM_PROPERTIES", config.item_properties),
         ("--EVENT_VALUE_FIELD", config.event_value_field),
+        ("--PERSONALIZE_DOMAIN", config.domain),
     ):
         if value.strip():
             arguments[argument] = value

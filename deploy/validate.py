@@ -19,8 +19,6 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from segment_personalize.personalize_schema import DOMAINS, items_schema, parse_columns, users_schema
-
 from deploy.config import DEFAULT_PATH, ConfigError, DeployConfig, load_config
 from deploy.personalize import personalize_plan
 from deploy.plan import job_arguments, lambda_environment, with_tracking_placeholder
@@ -142,41 +140,10 @@ def refusals(config: DeployConfig) -> list[str]:
     return problems
 
 
-# Flipped once the Glue job writes the Users and Items datasets (issue 19); tests of the deploy side
-# that is already built for them set it.
-JOB_WRITES_METADATA = False
-
-
 def load_deployable(path: Path = DEFAULT_PATH, env: Mapping[str, str] = os.environ) -> DeployConfig:
     """The config, each key checked on its own, then as the job and the Lambda will read it."""
     config = load_config(path, env)
     problems = refusals(config)
-    # Users / Items: Personalize's schema rules (reserved names, column counts, types) hold whether or
-    # not deploy manages the dataset group; with one, personalize_plan says the same line again.
-    domain = config.domain if config.domain in DOMAINS else ""  # an unknown one is personalize_plan's line
-    base = baseline(config)
-    for key, schema in (("user_traits", users_schema), ("item_properties", items_schema)):
-        value = getattr(config, key)
-        # Where the job's own parser refuses the spec, its line (above) is the one; this adds the rest.
-        if value.strip() and glue_job_refusal(replace(base, **{key: value})) is None:
-            try:
-                schema(parse_columns(value, key), domain=domain)
-            except ValueError as error:
-                problems.append(str(error))
-    # The job parser ignores parameters it does not know, so this one must be said here. Everything
-    # around the Users and Items datasets is ready (schemas, crawlers, queries, imports); the Glue job's
-    # writing them is issue 19's remaining part. Users streamed by the Lambda (put_users) do fill one.
-    problems.extend(
-        f"{key} = {getattr(config, key)!r}: the Glue job does not write the {dataset} dataset yet, so it "
-        f"would stay empty; leave the key empty for now{hint} (docs/personalize.md)"
-        for key, dataset, hint in (
-            ("user_traits", "Users", ", or set put_users = true to fill it from the stream"),
-            ("item_properties", "Items", ""),
-        )
-        if getattr(config, key).strip()
-        and not JOB_WRITES_METADATA
-        and not (key == "user_traits" and config.put_users)
-    )
     if config.put_users and not config.user_traits.strip() and lambda_refusal(config) is None:
         # Said here only while the Lambda's own parser does not say it.
         problems.append(
@@ -186,7 +153,10 @@ def load_deployable(path: Path = DEFAULT_PATH, env: Mapping[str, str] = os.envir
     try:
         personalize_plan(config)
     except ConfigError as error:
-        problems.extend(error.problems)
+        # The Users / Items schemas are checked by the job's own parser too (dataset_config.py): a
+        # problem it already refused is said once, in its words.
+        refused = "\n".join(problems)
+        problems.extend(p for p in error.problems if p.split(": ", 1)[-1] not in refused)
     if problems:
         raise ConfigError(*dict.fromkeys(problems))
     return config

@@ -574,3 +574,163 @@ IDENTITY_CASES: list[tuple[str, str, list[tuple[str, Any]]]] = [
         ],
     ),
 ]
+
+
+# Users and items (docs/mapping-contract.md, *Users and items*): runs of lines. Each case: (name,
+# ANONYMOUS_EVENTS, lines, Users rows, Items rows) with the columns below; rows sorted by id, an empty
+# cell is None.
+METADATA_USER_TRAITS = "plan,ltv=lifetime_value:float"
+METADATA_ITEM_PROPERTIES = "category,price:float"
+T1, T2 = "2019-02-25T15:55:05.905Z", "2019-02-25T16:00:00Z"
+
+
+def identify(traits: Any, user_id: Any = "u1", timestamp: Any = T1, **extra: Any) -> str:
+    fields = {"userId": user_id, "timestamp": timestamp, "traits": traits, **extra}
+    return call("identify", **{k: v for k, v in fields.items() if v is not _ABSENT})
+
+
+def product(sku: str, timestamp: str = T1, event: str = "Product Clicked", **props: Any) -> str:
+    return track(event=event, timestamp=timestamp, properties={"sku": sku, **props})
+
+
+METADATA_CASES: list[tuple[str, str, list[str], list[tuple[Any, ...]], list[tuple[Any, ...]]]] = [
+    (
+        "users: the latest identify's value wins, per trait",
+        "stitch",
+        [
+            identify({"plan": "pro", "lifetime_value": 10}, timestamp=T2),
+            identify({"plan": "free", "lifetime_value": 20.5}),
+        ],
+        [("u1", "pro", "10")],
+        [],
+    ),
+    (
+        "users: a value that does not fit is counted and never overwrites",
+        "stitch",
+        [identify({"plan": "pro"}), identify({"plan": 2.5, "lifetime_value": "n/a"}, timestamp=T2)],
+        [("u1", "pro", None)],
+        [],
+    ),
+    (
+        "users: equal timestamps: the greatest text",
+        "stitch",
+        [identify({"plan": "basic"}), identify({"plan": "pro"})],
+        [("u1", "pro", None)],
+        [],
+    ),
+    (
+        "users: traits sent as JSON text; arrays joined with |",
+        "stitch",
+        [identify(json.dumps({"plan": ["a", "b"]}))],
+        [("u1", "a|b", None)],
+        [],
+    ),
+    (
+        "users: only identify calls' top-level traits",
+        "stitch",
+        [
+            identify({}, context={"traits": {"plan": "pro"}}),
+            track(user_id="u2", traits={"plan": "pro"}),
+        ],
+        [],
+        [],
+    ),
+    (
+        "users: no record without a valid userId and timestamp",
+        "stitch",
+        [identify({"plan": "pro"}, user_id=2.5), identify({"plan": "pro"}, user_id="u2", timestamp="soon")],
+        [],
+        [],
+    ),
+    (
+        "users: an anonymous identify is its stitch target's",
+        "stitch",
+        [
+            identify({"plan": "pro"}, user_id=_ABSENT, anonymousId="a1"),
+            call("alias", userId="u1", previousId="a1"),
+        ],
+        [("u1", "pro", None)],
+        [],
+    ),
+    (
+        "users: under keep, an unlinked anonymous identify is its anonymousId's",
+        "keep",
+        [identify({"plan": "pro"}, user_id=_ABSENT, anonymousId="a9")],
+        [("a9", "pro", None)],
+        [],
+    ),
+    (
+        "users: under stitch, an unlinked anonymous identify has no user",
+        "stitch",
+        [identify({"plan": "pro"}, user_id=_ABSENT, anonymousId="a9")],
+        [],
+        [],
+    ),
+    (
+        "users: under drop, an anonymous identify has no user",
+        "drop",
+        [
+            identify({"plan": "pro"}, user_id=_ABSENT, anonymousId="a1"),
+            call("alias", userId="u1", previousId="a1"),
+        ],
+        [],
+        [],
+    ),
+    (
+        "items: a kept event's properties, latest first",
+        "stitch",
+        [
+            product("s1", category="shoes", price=10),
+            product("s1", timestamp=T2, category="boots", price="x"),
+        ],
+        [],
+        [("s1", "boots", "10")],
+    ),
+    (
+        "items: an order's items from their first products[] entry, not the order's properties",
+        "stitch",
+        [
+            track(
+                event="Order Completed",
+                properties={
+                    "category": "order-level",
+                    "products": [
+                        {"sku": "a", "category": "x"},
+                        {"sku": "a", "category": "y"},
+                        {"sku": "b", "price": "5"},
+                    ],
+                },
+            )
+        ],
+        [],
+        [("a", "x", None), ("b", None, "5")],
+    ),
+    (
+        "items: a dropped event's properties are not read",
+        "stitch",
+        [
+            product("s1", event="Product Viewed", category="shoes"),
+            product("s2", category="hats", timestamp="soon"),
+        ],
+        [],
+        [],
+    ),
+    (
+        "items: an anonymous event counts once kept",
+        "stitch",
+        [
+            track(user_id=_ABSENT, anonymousId="a1", properties={"sku": "s1", "category": "shoes"}),
+            track(user_id=_ABSENT, anonymousId="a9", properties={"sku": "s2", "category": "hats"}),
+            call("identify", userId="u1", anonymousId="a1"),
+        ],
+        [],
+        [("s1", "shoes", None)],
+    ),
+    (
+        "items: every copy of a messageId counts, whichever is written",
+        "stitch",
+        [product("s1", category="shoes", messageId="m1"), product("s1", category="boots", messageId="m1")],
+        [],
+        [("s1", "shoes", None)],
+    ),
+]

@@ -236,3 +236,83 @@ def identity_lines(draw: Any, unique_message_ids: bool = False) -> str | bytes:
         "properties": draw(st.one_of(st.builds(_sku, st.sampled_from(["s1", "s2"])), properties)),
     }
     return json.dumps({k: v for k, v in call.items() if v is not ABSENT})
+
+
+# Users and Items metadata: traits and item properties from a small pool of values that fit and do
+# not fit each column type, on identify calls and on kept events (single products and orders), in both
+# shapes Spark reads (objects, and objects double-encoded as JSON text).
+metadata_values = st.sampled_from(
+    [
+        ABSENT,
+        None,
+        "pro",
+        "basic",
+        "",
+        " ",
+        7,
+        "007",
+        -3,
+        2.5,
+        "19.99",
+        "1.0E7",
+        1e7,
+        True,
+        "a|b",
+        ["x", "y"],
+        [],
+        ["x", 1.5],
+        {"name": "pro"},
+        "[1,2]",
+        "n/a",
+        2**40,
+        "ü",
+    ]
+)
+
+
+def _metadata_fields(draw: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    fields = {name: draw(metadata_values) for name in names}
+    return {k: v for k, v in fields.items() if v is not ABSENT}
+
+
+def _maybe_encoded(draw: Any, value: dict[str, Any]) -> Any:
+    return json.dumps(value) if draw(st.integers(0, 5)) == 0 else value
+
+
+@st.composite
+def metadata_lines(draw: Any) -> str | bytes:
+    """identify calls with traits, and tracks whose products carry properties, of few users and items."""
+    if draw(st.integers(0, 9)) == 0:
+        return draw(identity_lines())
+    call: dict[str, Any] = {
+        "type": draw(st.sampled_from(["identify", "identify", "track", "track", "track", "alias"])),
+        "event": draw(st.sampled_from([*DEFAULT_SUPPORTED_EVENTS, "Product Viewed"])),
+        "userId": draw(user_ids),
+        "anonymousId": draw(anonymous_ids),
+        "messageId": draw(st.sampled_from(["m1", "m2", ABSENT, ABSENT])),
+        "timestamp": draw(st.one_of(valid_times, valid_times, times)),
+    }
+    if call["type"] == "identify" or draw(st.integers(0, 4)) == 0:
+        traits = _metadata_fields(draw, ("plan", "lifetime_value", "tags"))
+        call["traits"] = _maybe_encoded(draw, traits) if draw(st.integers(0, 9)) else draw(metadata_values)
+    product = st.builds(
+        lambda sku, fields: {**_sku(sku), **fields},
+        st.sampled_from(["s1", "s2", "s3", ABSENT]),
+        st.builds(dict),
+    )
+    if draw(st.booleans()):
+        properties = {
+            **_sku(draw(st.sampled_from(["s1", "s2", ABSENT]))),
+            **_metadata_fields(draw, ("category", "price", "rank")),
+        }
+    else:
+        products = [
+            {**draw(product), **_metadata_fields(draw, ("category", "price", "rank"))}
+            for _ in range(draw(st.integers(0, 3)))
+        ]
+        properties = {
+            "products": [_maybe_encoded(draw, p) for p in products],
+            **_metadata_fields(draw, ("category",)),
+        }
+    call["properties"] = _maybe_encoded(draw, properties)
+    return json.dumps({k: v for k, v in call.items() if v is not ABSENT})

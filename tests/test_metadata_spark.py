@@ -14,12 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyspark.sql import Observation, SparkSession
 from segment_personalize import rules
+from segment_personalize.dataset_config import DatasetsConfig
 from segment_personalize.metadata import KINDS, fit_value, latest_values
 from segment_personalize.personalize_schema import parse_columns
-from segment_personalize.spark.items import latest_items, property_fields
+from segment_personalize.spark.items import latest_items
 from segment_personalize.spark.metadata import coverage, fields_struct, fit_frame, fit_sql, latest_frame
+from segment_personalize.spark.schema import event_schema, product_schema, traits_schema
 from segment_personalize.spark.transform import sql_string
-from segment_personalize.spark.users import latest_users, traits_field
+from segment_personalize.spark.users import latest_users
 
 from tests.strategies import json_values, prices, tricky_text
 from tests.test_metadata import FIT_CASES
@@ -202,13 +204,13 @@ def test_latest_frame_exact(spark: SparkSession) -> None:
         ("u2", 5, {"plan": ""}),  # nothing fits: no row
         ("u3", 1, {"age": "42", "lifetime_value": "1e2"}),
     ]
-    observation = Observation("exact")
-    rows = latest_users(_rows_frame(spark, records), COLUMNS, observation=observation).collect()
+    output = latest_users(_rows_frame(spark, records), COLUMNS)
+    rows = output.frame.collect()
     assert sorted(tuple(r) for r in rows) == [
         ("u1", "pro", "DE", None, None, "pro"),
         ("u3", None, None, "100", "42", None),
     ]
-    assert observation.get == {
+    assert output.counts() == {
         "records": 5,
         "values_not_fitting": 3,  # country 1.5, plan "" twice (plan and P2)
         "not_fitting_plan": 1,
@@ -216,22 +218,23 @@ def test_latest_frame_exact(spark: SparkSession) -> None:
         "not_fitting_ltv": 0,
         "not_fitting_age": 0,
         "not_fitting_P2": 1,
+        "rows_written": 2,
     }
 
 
 def test_items_and_read_schema_helpers(spark: SparkSession) -> None:
     columns = parse_columns("category,PRICE=price:float")
     config = rules.MappingConfig.from_settings(event_value_field="price")
-    assert [f.name for f in property_fields(columns, config)] == ["category"]
-    assert (
-        traits_field(parse_columns("plan,P=plan,age:int")).simpleString()
-        == "traits:struct<plan:string,age:string>"
-    )
+    datasets = DatasetsConfig(user_traits=parse_columns("plan,P=plan,age:int"), item_properties=columns)
+    # The item properties the interactions do not already read (price is EVENT_VALUE's), once each.
+    assert product_schema(config, datasets).fieldNames() == ["sku", "price", "category"]
+    assert traits_schema(datasets).simpleString() == "struct<plan:string,age:string>"
+    assert event_schema(config, datasets)["traits"].dataType == traits_schema(datasets)
     data = [("a", 1, '{"category": "x", "price": 5}'), ("a", 2, '{"category": ["y", "z"]}')]
     frame = spark.createDataFrame(data, "item_id string, timestamp bigint, f string").selectExpr(
         "item_id", "timestamp", f"from_json(f, {sql_string(fields_struct(columns).simpleString())}) AS fields"
     )
-    assert [tuple(r) for r in latest_items(frame, columns).collect()] == [("a", "y|z", "5")]
+    assert [tuple(r) for r in latest_items(frame, columns).frame.collect()] == [("a", "y|z", "5")]
 
 
 def test_coverage(spark: SparkSession) -> None:

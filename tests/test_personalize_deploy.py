@@ -34,35 +34,6 @@ account, dist = test_deploy.account, test_deploy.dist
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/sp-personalize"
 
 
-@pytest.fixture(autouse=True)
-def job_writes_metadata(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The deploy side of Users and Items, as it runs once the job writes them (deploy.validate)."""
-    from deploy import validate
-
-    monkeypatch.setattr(validate, "JOB_WRITES_METADATA", True)
-
-
-def test_users_and_items_are_refused_while_the_job_does_not_write_them(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from deploy import validate
-
-    monkeypatch.setattr(validate, "JOB_WRITES_METADATA", False)
-    values = make_config(item_properties="category,brand")
-    with pytest.raises(ConfigError) as refused:
-        validate.load_deployable(write_config(tmp_path / "deploy.toml", values), env={})
-    # The stream fills a Users dataset on its own.
-    streamed = make_config(put_users=True)
-    assert validate.load_deployable(write_config(tmp_path / "s.toml", streamed), env={}).put_users
-    assert list(refused.value.problems) == [
-        "user_traits = 'plan,lifetime_value:float': the Glue job does not write the Users dataset yet, so it "
-        "would stay empty; leave the key empty for now, or set put_users = true to fill it from the stream"
-        " (docs/personalize.md)",
-        "item_properties = 'category,brand': the Glue job does not write the Items dataset yet, so it "
-        "would stay empty; leave the key empty for now (docs/personalize.md)",
-    ]
-
-
 def make_config(bucket: str = "sp-bucket", **overrides: object) -> DeployConfig:
     values: dict[str, object] = {
         "region": "us-east-1",
@@ -414,7 +385,10 @@ def test_dry_run_shows_the_dataset_group_the_tracker_and_its_wiring(
         ),
         # With one, the same problem is one line, not two.
         ({"item_properties": "item_id"}, ["'item_id' is a reserved field of the ITEMS dataset"]),
-        ({"item_properties": "price:bool"}, ["item_properties: 'price:bool' has type 'bool'"]),
+        (
+            {"item_properties": "price:bool"},
+            ["item_properties = 'price:bool': --ITEM_PROPERTIES: 'price:bool' has type"],
+        ),
         (
             {"user_traits": "", "put_users": True},
             ["user_traits = '', put_users = True: PUT_USERS=true needs USER_TRAITS: PutUsers sends only the"],
@@ -434,7 +408,7 @@ def test_users_and_items_settings_Personalize_would_refuse_are_one_line_each(
         assert len(err) == len(lines) and all(line in e for line, e in zip(lines, err, strict=True)), err
 
 
-def test_users_and_items_are_deployed_once_the_job_writes_them(tmp_path: Path) -> None:
+def test_users_and_items_are_deployed(tmp_path: Path) -> None:
     from deploy.validate import load_deployable
 
     values = make_config(item_properties="CATEGORY_L1=category,brand", put_users=True)
@@ -497,9 +471,38 @@ def test_the_job_gets_the_settings_the_schemas_are_built_from() -> None:
     assert arguments["--USER_TRAITS"] == "plan,lifetime_value:float"
     assert arguments["--ITEM_PROPERTIES"] == "brand,price:float"
     assert arguments["--EVENT_VALUE_FIELD"] == "price"
-    assert not {"--USER_TRAITS", "--ITEM_PROPERTIES", "--EVENT_VALUE_FIELD"} & set(
+    assert not {"--USER_TRAITS", "--ITEM_PROPERTIES", "--EVENT_VALUE_FIELD", "--PERSONALIZE_DOMAIN"} & set(
         job_arguments(make_config(user_traits=""))
     )
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"item_properties": "brand,price:float", "event_value_field": "price"},
+        {
+            "domain": "ECOMMERCE",
+            "item_properties": "CATEGORY_L1=category,PRICE=price:float",
+            "user_traits": "",
+        },
+        {"supported_events": "Product Viewed=View, Order Completed", "item_id_field": "product_id,sku"},
+    ],
+)
+def test_deploy_creates_exactly_the_schema_files_the_job_writes(overrides: dict) -> None:
+    """The job, given deploy's arguments, writes the schemas deploy creates (spark-free: its own parser)."""
+    from segment_personalize.job_config import parse_job_args
+    from segment_personalize.personalize_schema import schema_file_path
+
+    from deploy.personalize import schemas_for
+    from deploy.plan import job_arguments
+
+    config = make_config(**overrides)
+    argv = ["job", "--JOB_NAME", "j", *(x for pair in job_arguments(config).items() for x in pair)]
+    job = parse_job_args(argv)
+    expected = {
+        schema_file_path(job.output_path, kind): text + "\n" for kind, text in schemas_for(config).items()
+    }
+    assert job.schema_files() == expected
 
 
 def test_an_ecommerce_dataset_group_with_items(aws) -> None:

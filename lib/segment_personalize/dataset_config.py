@@ -9,7 +9,7 @@ are the files the job writes (``schemas``). Pure Python: no pyspark.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from segment_personalize.metadata import validate_sources
 from segment_personalize.personalize_schema import (
@@ -33,6 +33,8 @@ class DatasetsConfig:
     user_traits: tuple[Column, ...] = ()
     item_properties: tuple[Column, ...] = ()
     domain: str = ""  # "" (a custom dataset group) or ECOMMERCE: what the schemas are checked against
+    # How messages name the two settings: the job's parameters, or deploy's keys.
+    names: tuple[str, str] = field(default=("--USER_TRAITS", "--ITEM_PROPERTIES"), compare=False)
 
     @classmethod
     def from_settings(
@@ -53,7 +55,7 @@ class DatasetsConfig:
             read_fields=mapping.read_fields,
             forbidden=(PRODUCTS_FIELD,),
         )
-        config = cls(users, items, domain.strip())
+        config = cls(users, items, domain.strip(), names)
         config.schemas(mapping)  # Personalize's rules, before anything runs
         return config
 
@@ -75,9 +77,9 @@ class DatasetsConfig:
             )
         }
         if self.users:
-            schemas[USERS] = users_schema(self.user_traits, domain=self.domain)
+            schemas[USERS] = users_schema(self.user_traits, domain=self.domain, setting=self.names[0])
         if self.items:
-            schemas[ITEMS] = items_schema(self.item_properties, domain=self.domain)
+            schemas[ITEMS] = items_schema(self.item_properties, domain=self.domain, setting=self.names[1])
         return DatasetSchemas(schemas)
 
 

@@ -17,14 +17,19 @@ from typing import Any
 from segment_personalize import rules
 from segment_personalize.metadata import MetadataTable, Record, latest_values
 from segment_personalize.personalize_schema import Column
-from segment_personalize.rules import MappedEvent, MappingConfig
+from segment_personalize.rules import MappedEvent, MappingConfig, Outcome
 
 ITEMS_HEADER = "ITEM_ID"
 
 
-def item_property_sources(event: Any, config: MappingConfig) -> tuple[tuple[str, dict[str, Any]], ...]:
-    """(item id, property source object) for each item of the event's interactions; () if it is dropped."""
-    outcome = rules.map_event(event, config)
+def item_property_sources(
+    event: Any, config: MappingConfig, outcome: Outcome | None = None
+) -> tuple[tuple[str, dict[str, Any]], ...]:
+    """(item id, property source object) for each item of the event's interactions; () if it is dropped.
+
+    ``outcome``: the event's outcome once a run settled its identity (identity.resolve); by default
+    the event's own, which under stitch leaves an anonymous event pending (no items yet)."""
+    outcome = rules.map_event(event, config) if outcome is None else outcome
     if not isinstance(outcome, MappedEvent):
         return ()
     properties = rules.as_object(event.get("properties")) or {}
@@ -40,12 +45,13 @@ def item_property_sources(event: Any, config: MappingConfig) -> tuple[tuple[str,
     return tuple((item, first[item]) for item in outcome.item_ids)
 
 
-def item_records(event: Any, config: MappingConfig) -> list[Record]:
+def item_records(event: Any, config: MappingConfig, outcome: Outcome | None = None) -> list[Record]:
     """The event's (item id, timestamp, property source) records for latest_item_properties."""
-    outcome = rules.map_event(event, config)
+    outcome = rules.map_event(event, config) if outcome is None else outcome
     if not isinstance(outcome, MappedEvent):
         return []
-    return [(item, outcome.timestamp, fields) for item, fields in item_property_sources(event, config)]
+    sources = item_property_sources(event, config, outcome)
+    return [(item, outcome.timestamp, fields) for item, fields in sources]
 
 
 def latest_item_properties(records: Iterable[Record], columns: Sequence[Column]) -> MetadataTable:

@@ -192,25 +192,30 @@ def interactions_schema(
     return _checked(_record("Interactions", fields))
 
 
-def users_schema(columns: Sequence[Column], *, domain: str = "") -> dict[str, object]:
+def users_schema(
+    columns: Sequence[Column], *, domain: str = "", setting: str = "user_traits"
+) -> dict[str, object]:
+    """``setting``: the setting the columns come from, as messages name it (the job's --USER_TRAITS)."""
     _domain(domain)
     if not columns:
-        raise ValueError("user_traits: a Users dataset needs at least one metadata column")
-    _check_names(USERS, columns, "user_traits", domain)
+        raise ValueError(f"{setting}: a Users dataset needs at least one metadata column")
+    _check_names(USERS, columns, setting, domain)
     return _checked(_record("Users", [{"name": "USER_ID", "type": "string"}, *(c.field for c in columns)]))
 
 
-def items_schema(columns: Sequence[Column], *, domain: str = "") -> dict[str, object]:
+def items_schema(
+    columns: Sequence[Column], *, domain: str = "", setting: str = "item_properties"
+) -> dict[str, object]:
     _domain(domain)
     if not columns:
-        raise ValueError("item_properties: an Items dataset needs at least one metadata column")
-    _check_names(ITEMS, columns, "item_properties", domain)
+        raise ValueError(f"{setting}: an Items dataset needs at least one metadata column")
+    _check_names(ITEMS, columns, setting, domain)
     if domain == "ECOMMERCE":
         names = {c.name for c in columns}
         missing = [f for f in ECOMMERCE_ITEM_REQUIRED if f not in names]
         if missing:
             raise ValueError(
-                f"item_properties: an ECOMMERCE Items dataset needs {' and '.join(missing)} "
+                f"{setting}: an ECOMMERCE Items dataset needs {' and '.join(missing)} "
                 "(e.g. CATEGORY_L1=category,PRICE=price:float)"
             )
     fields: list[dict[str, object]] = [{"name": "ITEM_ID", "type": "string"}]

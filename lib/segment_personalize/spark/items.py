@@ -7,11 +7,9 @@ from collections.abc import Sequence
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructField
 
 from segment_personalize.items import ITEMS_HEADER
 from segment_personalize.personalize_schema import Column
-from segment_personalize.rules import MappingConfig
 from segment_personalize.spark import metadata
 from segment_personalize.spark.metadata import MetadataOutput
 from segment_personalize.spark.sql import Sql
@@ -34,12 +32,6 @@ def item_rows(kept: DataFrame, item_ids: str = "item_ids", timestamp: str = "tim
         F.explode(F.arrays_zip(F.col(item_ids).alias("i"), F.col(ITEM_PROPS).alias("p"))).alias("_z"),
         F.col(timestamp).alias(metadata.TIMESTAMP),
     ).select(F.col("_z.i").alias("item_id"), F.col(metadata.TIMESTAMP), F.col("_z.p").alias(metadata.FIELDS))
-
-
-def property_fields(columns: Sequence[Column], config: MappingConfig) -> list[StructField]:
-    """The StringType fields to add to properties and to each product in the read schema: the
-    configured properties the interactions' read fields (config.read_fields) do not already read."""
-    return metadata.source_schema(columns, config.read_fields)
 
 
 def latest_items(rows: DataFrame, columns: Sequence[Column], id_column: str = "item_id") -> MetadataOutput:

@@ -6,12 +6,11 @@ from collections.abc import Sequence
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructField, StructType
 
 from segment_personalize.personalize_schema import Column
 from segment_personalize.spark import metadata
 from segment_personalize.spark.metadata import MetadataOutput
-from segment_personalize.users import TRAITS_FIELD, USERS_HEADER
+from segment_personalize.users import USERS_HEADER
 
 # transform.classify's column: on a trait row (an identify call that can describe a user, its drop_reason
 # still not_track), the configured traits' texts. The row's USER_ID is the user it describes; under
@@ -26,11 +25,6 @@ def user_rows(rows: DataFrame, user_id: str = "user_id", timestamp: str = "times
         F.col(timestamp).alias(metadata.TIMESTAMP),
         F.col(TRAITS).alias(metadata.FIELDS),
     )
-
-
-def traits_field(columns: Sequence[Column]) -> StructField:
-    """The read schema's top-level ``traits``: one StringType field per configured trait."""
-    return StructField(TRAITS_FIELD, StructType(metadata.source_schema(columns)))
 
 
 def latest_users(rows: DataFrame, columns: Sequence[Column], id_column: str = "user_id") -> MetadataOutput:
