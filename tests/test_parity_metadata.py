@@ -34,7 +34,7 @@ def _spark_cells(frame) -> list[tuple[str | None, ...]]:
 
 
 @settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
 @given(
     lines=st.lists(metadata_lines(), min_size=1, max_size=40),

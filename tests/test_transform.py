@@ -9,6 +9,7 @@ from chispa import assert_df_equality
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyspark.sql import SparkSession
+from segment_personalize.dataset_config import NO_METADATA, DatasetsConfig
 from segment_personalize.rules import CSV_HEADER, DropReason, MappingConfig
 from segment_personalize.spark.io import INTERACTIONS_SCHEMA, read_input
 from segment_personalize.spark.session import HOTSPOT_HUGE_METHOD_BYTES
@@ -220,15 +221,35 @@ def _max_method_sizes(frame) -> list[int]:
         ),
         MappingConfig.from_settings("ecommerce", "product_id,sku"),
         MappingConfig.from_settings("ecommerce", "product_id,sku", "price"),
+        MappingConfig.from_settings("ecommerce", "product_id,sku", "price", "keep"),
+        MappingConfig.from_settings("ecommerce", "product_id,sku", "price", "drop"),
     ],
-    ids=["default", "nine-events", "ecommerce-fallback", "ecommerce-fallback-value"],
+    ids=["default", "nine-events", "ecommerce-fallback", "ecommerce-fallback-value", "keep", "drop"],
 )
-def test_every_codegen_stage_can_be_jit_compiled(spark: SparkSession, config: MappingConfig) -> None:
+@pytest.mark.parametrize("metadata", [False, True], ids=["", "users-items"])
+def test_every_codegen_stage_can_be_jit_compiled(
+    spark: SparkSession, config: MappingConfig, metadata: bool
+) -> None:
     # HotSpot leaves a method over 8,000 bytes of bytecode to the interpreter: a rule that pushes a
     # stage past it makes classifying about twice as slow without failing anything (session.py).
     # Without AQE the plan shows every stage before it runs.
+    datasets = (
+        DatasetsConfig.from_settings(
+            config, "plan,country,ltv=lifetime_value:float", "category,brand,price:float"
+        )
+        if metadata
+        else NO_METADATA
+    )
+    lines = lines_df(spark, [track()])
     with session_conf(spark, "spark.sql.adaptive.enabled", "false"):
-        sizes = _max_method_sizes(transform(lines_df(spark, [track()]), config).interactions)
+        result = transform(lines, config, datasets)
+        # The classification itself: with Users or Items, the frames below read it from the cache.
+        frames = [
+            classify(lines, config, datasets),
+            result.interactions,
+            *(o.frame for o in result.metadata().values()),
+        ]
+        sizes = [size for frame in frames for size in _max_method_sizes(frame)]
     assert len(sizes) >= 5
     assert max(sizes) < HOTSPOT_HUGE_METHOD_BYTES, sizes
 

@@ -105,13 +105,16 @@ def classify(lines: DataFrame, config: MappingConfig, datasets: DatasetsConfig =
             "_product_values": fitted(f"{products}.{_name(value_field)}", "product_values"),
         }
     if datasets.items:
-        value_texts["_top_props"] = fitted(product_fields(read_props, config, datasets), "top_props")
-        value_texts["_product_props"] = fitted(products, "product_props")
+        # The item properties are picked after the lambda stage (spark/items.py), from the parsed
+        # properties and, for lines that did not fit, the text path's: picked here, they pushed this
+        # codegen stage past what HotSpot compiles (test_every_codegen_stage_can_be_jit_compiled).
+        value_texts["_props"] = read_props  # only where the line fits (_t IS NULL): read so below
     if datasets.users:
-        value_texts["_traits"] = fitted(f"{parsed}.{TRAITS_FIELD}", "traits")
+        value_texts["_traits"] = f"{parsed}.{TRAITS_FIELD}"  # the same: picked below
     frame = then(
         frame,
-        done=("_n", "_t"),
+        # The text path's struct stays for what is picked after the lambda stage (null on most lines).
+        done=("_n",) if datasets.users or datasets.items else ("_n", "_t"),
         **value_texts,
         _corrupt="NOT _fits AND _t.corrupt",
         _top_item=fitted(_first_usable([f"{read_props}.{item}" for item in items]), "top_item"),
@@ -155,34 +158,29 @@ def classify(lines: DataFrame, config: MappingConfig, datasets: DatasetsConfig =
             "_missing_user": "_user_problem <=> 'missing'",
             "_user_ok": "_user_problem IS NULL",
         }
-    if datasets.users:
-        # spark/users.py: an identify call with a traits object, a usable userId (or, stitching, none and
-        # perhaps a usable anonymousId) and a valid timestamp describes a user.
-        identify = "_identify AND NOT _corrupt AND _traits IS NOT NULL"
-        identity_inputs["_trait_user_ok"] = f"{identify} AND _user_problem IS NULL"
-        if stitching:
-            identity_inputs["_trait_missing_user"] = f"{identify} AND _user_problem <=> 'missing'"
-    # Drop reasons up to the user id: only the calls that pass them pay for items and timestamps.
+    # Drop reasons up to the user id: only the calls that pass them pay for items and timestamps. With a
+    # Users dataset, the trait rows' checks (in the last projection) still read _corrupt and _user_problem.
     frame = then(
         frame,
-        done=("_blank", "_corrupt", "_not_an_event", "_user_problem", *time_fields)
-        + (("_identify",) if datasets.users else ()),
+        done=("_blank", "_not_an_event", *time_fields)
+        + (() if datasets.users else ("_corrupt", "_user_problem")),
         **identity_inputs,
         _early=f"coalesce(_not_an_event, CASE WHEN {user_check} THEN {user_reason} END)",
     )
-    traits_time = ""
-    if datasets.users:
-        traits_time = " OR _trait_user_ok" + (" OR _trait_missing_user" if stitching else "")
+    traits_time = " OR _identify" if datasets.users else ""
     frame = then(
         frame,
         done=("_items",),
         _product_items="CASE WHEN _early IS NULL THEN _items END",
-        _seconds=f"CASE WHEN _early IS NULL{traits_time} THEN {_epoch_seconds('_raw_time')} END",
         _top_problem=f"CASE WHEN _early IS NULL THEN {_id_problem('_top_item')} END",
     )
     # The one stage with lambdas (they run outside whole-stage codegen, so they share one projection).
+    # Such a projection is compiled on its own and split into methods, so the timestamp's parse is here
+    # too: in the codegen stage before it, it left no room under HotSpot's limit for the Users and Items
+    # columns (test_every_codegen_stage_can_be_jit_compiled).
     frame = then(
         frame,
+        _seconds=f"CASE WHEN _early IS NULL{traits_time} THEN {_epoch_seconds('_raw_time')} END",
         _listed=f"filter(_product_items, i -> ({_id_problem('i')}) IS NULL)",
         _n_missing=f"size(filter(_product_items, i -> {_id_missing('i')}))",
     )
@@ -193,13 +191,11 @@ def classify(lines: DataFrame, config: MappingConfig, datasets: DatasetsConfig =
     )
     if value_field is not None or datasets.items:
         values = {"_order_values": item_values("_order_items", "_product_items", "_product_values")}
-        props = {"_order_props": order_properties("_order_items", "_product_items", "_product_props")}
+        product_props = "CASE WHEN _t IS NULL THEN _props.products ELSE _t.product_props END"
+        props = {"_order_props": order_properties("_order_items", "_product_items", product_props)}
         frame = then(
             frame,
-            done=(
-                *(["_product_values"] if value_field else []),
-                *(["_product_props"] if datasets.items else []),
-            ),
+            done=(*(["_product_values"] if value_field else []),),
             **(values if value_field is not None else {}),
             **(props if datasets.items else {}),
         )
@@ -252,16 +248,24 @@ def classify(lines: DataFrame, config: MappingConfig, datasets: DatasetsConfig =
     trait_user = trait_row = "false"
     metadata_columns = []
     if datasets.users:
-        trait_user = trait_row = "(_trait_user_ok AND _seconds IS NOT NULL)"
+        # spark/users.py: an identify call with a traits object, a usable userId (or, stitching, none and a
+        # usable anonymousId) and a valid timestamp describes a user. Checked here, after the lambda
+        # stage, for the same JIT limit as the identity columns.
+        traits = "CASE WHEN _t IS NULL THEN _traits ELSE _t.traits END"
+        described = f"_identify AND NOT _corrupt AND ({traits}) IS NOT NULL AND _seconds IS NOT NULL"
+        trait_user = trait_row = f"({described} AND _user_problem IS NULL)"
         if stitching:
-            trait_row = (
-                f"({trait_user} OR (_trait_missing_user AND _anon IS NOT NULL AND _seconds IS NOT NULL))"
-            )
-            metadata_columns.append(f"{trait_row} AND NOT _trait_user_ok AS {TRAITS_PENDING}")
-        metadata_columns.append(f"CASE WHEN {trait_row} THEN _traits END AS {TRAITS}")
+            waiting = f"({described} AND _user_problem <=> 'missing' AND _anon IS NOT NULL)"
+            trait_row = f"({trait_user} OR {waiting})"
+            metadata_columns.append(f"{waiting} AS {TRAITS_PENDING}")
+        metadata_columns.append(f"CASE WHEN {trait_row} THEN {traits} END AS {TRAITS}")
     if datasets.items:
+        top_props = (
+            f"CASE WHEN _t IS NOT NULL THEN _t.top_props"
+            f" WHEN _props IS NOT NULL THEN {product_fields('_props', config, datasets)} END"
+        )
         metadata_columns.append(
-            f"CASE WHEN {kept} THEN coalesce(_order_props, array(_top_props)) END AS {ITEM_PROPS}"
+            f"CASE WHEN {kept} THEN coalesce(_order_props, array({top_props})) END AS {ITEM_PROPS}"
         )
     if stitching:
         # Every row's anonymousId (a link needs it, kept or not); a pending row has no user yet.
