@@ -31,8 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 JOB_SCRIPT = ROOT / "jobs" / "segment_events_to_personalize.py"
 VERSIONS = ("6.0", "5.1")
-CONTENDERS = ("floor", "job drop", "job stitch")
-JOBS = {"job drop": "drop", "job stitch": "stitch"}  # contender -> --ANONYMOUS_EVENTS
+METADATA = "job stitch + users/items"
+CONTENDERS = ("floor", "job drop", "job stitch", METADATA)
+JOBS = {"job drop": "drop", "job stitch": "stitch", METADATA: "stitch"}  # contender -> --ANONYMOUS_EVENTS
 
 
 def venv_python(version: str) -> Path:
@@ -80,7 +81,14 @@ def command(version: str, contender: str, data: Path, out: Path, baseline: Path 
         str(out / f"glue-{version}" / "interactions"),
         "--ANONYMOUS_EVENTS",
         JOBS[contender],
+        *(metadata_args() if contender == METADATA else []),
     ]
+
+
+def metadata_args() -> list[str]:
+    from bench_batch import ITEM_PROPERTIES, USER_TRAITS
+
+    return ["--USER_TRAITS", USER_TRAITS, "--ITEM_PROPERTIES", ITEM_PROPERTIES]
 
 
 def timed(cmd: list[str], version: str, lib: Path | None = None) -> float:
@@ -158,6 +166,11 @@ def main(argv: list[str] | None = None) -> None:
                 j / f for j, f in zip(runs[version, job], runs[version, "floor"], strict=True)
             )
             print(f"Glue {version}: {job} / floor = {ratio:.2f} (median of the rounds' own ratios)")
+    for version in versions:
+        ratio = statistics.median(
+            m / j for m, j in zip(runs[version, METADATA], runs[version, "job stitch"], strict=True)
+        )
+        print(f"Glue {version}: {METADATA} / job stitch = {ratio:.2f} (median of the rounds' own ratios)")
     if len(versions) == 2:
         new, old = versions
         for contender in contenders:

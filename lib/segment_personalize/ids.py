@@ -2,7 +2,7 @@
 
 Phrased on *text*, as rules.py explains: the Glue job reads every field as a Spark StringType, so Python
 judges the text Spark would see. Shared by the mapping (rules.py), identity stitching (identity.py) and
-the Spark side (spark/transform.py builds its expressions from these declarations).
+the Spark side (spark/classify.py builds its expressions from these declarations).
 
 This module must not import pyspark: the Lambda package ships it without Spark.
 """

@@ -1,6 +1,6 @@
 """Identity stitching as Spark native expressions, built from ``segment_personalize.identity``.
 
-``transform.classify`` marks each line's part in identity: ``_pending`` for an anonymous event (a
+``classify.classify`` marks each line's part in identity: ``_pending`` for an anonymous event (a
 supported call whose user check waits on the run's links), ``_user`` (its usable userId), the usable
 ``anonymous_id``, and ``_previous`` for an alias call's previousId. ``settle`` then gives every pending
 row its user in one shuffle: a window over the rows of each anonymousId (links and pending events

@@ -14,7 +14,7 @@ from segment_personalize.spark import metadata
 from segment_personalize.spark.metadata import MetadataOutput
 from segment_personalize.spark.sql import Sql
 
-# transform.classify's column, on a kept event: each item's property source (a struct of
+# classify.classify's column, on a kept event: each item's property source (a struct of
 # schema.product_schema's type), parallel to its item ids.
 ITEM_PROPS = "item_props"
 

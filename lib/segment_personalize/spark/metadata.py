@@ -132,7 +132,7 @@ def _present(index: int) -> str:
 def fit_frame(rows: DataFrame, id_column: str, columns: Sequence[Column]) -> DataFrame:
     """Per record: the id, the timestamp, and per column whether a value was present and its cell.
 
-    Categorical cells are built in stages of their own projection, as transform._then does: the
+    Categorical cells are built in stages of their own projection, as sql.then does: the
     array's parse and the joined candidate are each read several times, and Spark evaluates a
     non-cheap expression once per row only when it has its own projection. Written as fit_sql's
     single expression, 40 categorical columns took seconds to plan and compile.

@@ -12,7 +12,7 @@ from segment_personalize.spark import metadata
 from segment_personalize.spark.metadata import MetadataOutput
 from segment_personalize.users import USERS_HEADER
 
-# transform.classify's column: on a trait row (an identify call that can describe a user, its drop_reason
+# classify.classify's column: on a trait row (an identify call that can describe a user, its drop_reason
 # still not_track), the configured traits' texts. The row's USER_ID is the user it describes; under
 # stitch or keep, an anonymous call's is found by identity.settle, as for anonymous events.
 TRAITS = "traits"

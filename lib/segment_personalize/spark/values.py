@@ -1,6 +1,6 @@
 """EVENT_VALUE as Spark native expressions, built from ``segment_personalize.values`` (no UDFs).
 
-``transform.classify`` wires these in only when a value field is configured, so the default plan is
+``classify.classify`` wires these in only when a value field is configured, so the default plan is
 unchanged. The exact arithmetic is Spark's DECIMAL(33, 18): try_cast of the text (Java's BigDecimal,
 rounding half-up; null on overflow, in ANSI mode too), which is what the rule's Python Decimal code does.
 """
