@@ -204,3 +204,10 @@ def test_schema_files_sit_beside_the_outputs() -> None:
     ]
     assert all(text.endswith("}\n") and json.loads(text) for text in files.values())
     assert schema_file_path("build/output/interactions", USERS) == "build/output/users.schema.json"
+
+
+def test_a_schema_file_beside_an_output_folder_with_no_parent() -> None:
+    """A relative output such as ``interactions``: the files sit beside it, in the working folder (the
+    parent-less path once became ``/users.schema.json``, at the root)."""
+    assert schema_file_path("interactions", USERS) == "users.schema.json"
+    assert schema_file_path("interactions/", INTERACTIONS) == "interactions.schema.json"

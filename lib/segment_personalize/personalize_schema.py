@@ -278,7 +278,9 @@ def schema_file_path(output_path: str, dataset: str) -> str:
     folder = output_path.rstrip("/")
     if dataset == INTERACTIONS:
         return folder + ".schema.json"
-    return f"{posixpath.dirname(folder)}/{dataset.lower()}.schema.json"
+    parent = posixpath.dirname(folder)
+    name = f"{dataset.lower()}.schema.json"
+    return f"{parent}/{name}" if parent else name  # a relative output with no folder: beside it, here
 
 
 def schema_files(output_path: str, schemas: DatasetSchemas) -> dict[str, str]:
