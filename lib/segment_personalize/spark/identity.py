@@ -16,11 +16,10 @@ Only under ANONYMOUS_EVENTS stitch or keep; under drop, the plan has none of thi
 from __future__ import annotations
 
 from pyspark.sql import Column, DataFrame, Observation
-from pyspark.sql import functions as F
 
 from segment_personalize.identity import AnonymousEvents
 from segment_personalize.outcomes import DropReason, Identity, ProductSkip
-from segment_personalize.spark.sql import sql_string
+from segment_personalize.spark.sql import sql_string, total
 from segment_personalize.spark.users import TRAITS
 
 Sql = str
@@ -102,25 +101,21 @@ def settle(
     return settled.where(f"_original AND ({REASON} IS NULL OR {PENDING}{trait_rows})").select(*kept_names)
 
 
-def _total(count: Sql, name: str) -> Column:
-    return F.expr(f"coalesce(sum({count}), 0) AS {name}")
-
-
 def pending_metrics(skip_columns: dict[ProductSkip, str]) -> list[Column]:
     """The pending rows' final outcomes (classify's line counts leave them out) and the ambiguous ids."""
     pending = f"_original AND {PENDING}"
     per_reason = [
-        _total(f"CASE WHEN {pending} AND {REASON} = {sql_string(r.value)} THEN 1 ELSE 0 END", r.value)
+        total(f"CASE WHEN {pending} AND {REASON} = {sql_string(r.value)} THEN 1 ELSE 0 END", r.value)
         for r in DropReason
         if r is not DropReason.DUPLICATE_MESSAGE_ID
     ]
     skips = [
-        _total(f"CASE WHEN {pending} AND {REASON} IS NULL THEN {column} ELSE 0 END", skip.value)
+        total(f"CASE WHEN {pending} AND {REASON} IS NULL THEN {column} ELSE 0 END", skip.value)
         for skip, column in skip_columns.items()
     ]
     return [
-        _total(f"CASE WHEN {pending} AND {REASON} IS NULL THEN 1 ELSE 0 END", PENDING_KEPT),
+        total(f"CASE WHEN {pending} AND {REASON} IS NULL THEN 1 ELSE 0 END", PENDING_KEPT),
         *per_reason,
         *skips,
-        _total("CASE WHEN _first_ambiguous THEN 1 ELSE 0 END", AMBIGUOUS_IDS),
+        total("CASE WHEN _first_ambiguous THEN 1 ELSE 0 END", AMBIGUOUS_IDS),
     ]

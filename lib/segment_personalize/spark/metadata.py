@@ -23,19 +23,13 @@ from segment_personalize import metadata, rules
 from segment_personalize.personalize_schema import Column
 from segment_personalize.spark.ids import has_unwritable_character as _has_unwritable_character
 from segment_personalize.spark.ids import is_blank as _is_blank
-from segment_personalize.spark.sql import sql_string
+from segment_personalize.spark.sql import Sql, sql_string
+from segment_personalize.spark.sql import matches as _matches
+from segment_personalize.spark.sql import name as _name
+from segment_personalize.spark.sql import options_map as _options
 from segment_personalize.spark.values import render_value
 
-Sql = str
 FIELDS, TIMESTAMP = "fields", "timestamp"
-
-
-def _name(name: str) -> Sql:
-    return f"`{name}`"
-
-
-def _matches(text: Sql, body: str) -> Sql:
-    return f"({text} RLIKE {sql_string(rules.java_anchored(body))})"
 
 
 def _categorical_scalar_fits(text: Sql) -> Sql:
@@ -92,10 +86,6 @@ def _int(text: Sql) -> Sql:
     return (
         f"CASE WHEN {_matches(text, metadata.INT_TEXT_BODY)} THEN CAST(try_cast({text} AS INT) AS STRING) END"
     )
-
-
-def _options(options: dict[str, str]) -> Sql:
-    return "map(" + ", ".join(f"{sql_string(k)}, {sql_string(v)}" for k, v in options.items()) + ")"
 
 
 def fit_sql(text_sql: Sql, kind: str) -> Sql:

@@ -6,7 +6,8 @@ The rules' Spark side is SQL text rather than Column objects, so that a projecti
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from segment_personalize import rules
@@ -60,3 +61,8 @@ def then(frame: DataFrame, done: tuple[str, ...] = (), **columns: Sql) -> DataFr
     assert not unknown, f"no such columns: {unknown}"
     kept = [name(column) for column in names if column not in done]
     return frame.selectExpr(*kept, *(f"{sql} AS {name(column)}" for column, sql in columns.items()))
+
+
+def total(count: Sql, alias: str) -> Column:
+    """sum(count) AS alias, 0 over no rows (sum() of none is null; the run report wants 0)."""
+    return F.expr(f"coalesce(sum({count}), 0) AS {alias}")

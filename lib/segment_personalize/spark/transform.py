@@ -35,8 +35,8 @@ from segment_personalize.spark.classify import (
 )
 from segment_personalize.spark.items import item_rows, latest_items
 from segment_personalize.spark.metadata import MetadataOutput
-from segment_personalize.spark.sql import Sql, sql_string
 from segment_personalize.spark.sql import name as _name
+from segment_personalize.spark.sql import sql_string, total
 from segment_personalize.spark.users import TRAITS, latest_users, user_rows
 
 
@@ -114,11 +114,6 @@ class Transformed:
         return lines, dict(self.dedupe_counts.get)
 
 
-def _total(count: Sql, name: str) -> Column:
-    # sum() of no rows is null; the report wants 0.
-    return F.expr(f"coalesce(sum({count}), 0) AS {name}")
-
-
 def line_metrics(config: MappingConfig | None = None) -> list[Column]:
     reason = _name(REASON)
     # A pending row's outcome is known only once settled: identity.pending_metrics counts it.
@@ -128,30 +123,30 @@ def line_metrics(config: MappingConfig | None = None) -> list[Column]:
         else f" AND NOT {identity.PENDING}"
     )
     per_reason = [
-        _total(f"CASE WHEN {reason} = {sql_string(r.value)}{settled} THEN 1 ELSE 0 END", r.value)
+        total(f"CASE WHEN {reason} = {sql_string(r.value)}{settled} THEN 1 ELSE 0 END", r.value)
         for r in DropReason
         if r is not DropReason.DUPLICATE_MESSAGE_ID
     ]
     skips = [
-        _total(f"CASE WHEN TRUE{settled} THEN {column} ELSE 0 END" if settled else column, skip.value)
+        total(f"CASE WHEN TRUE{settled} THEN {column} ELSE 0 END" if settled else column, skip.value)
         for skip, column in PRODUCT_SKIP_COLUMNS.items()
     ]
     return [
         F.expr("count(1) AS input_lines"),
-        _total(f"CASE WHEN {reason} IS NULL{settled} THEN 1 ELSE 0 END", "kept_before_dedupe"),
+        total(f"CASE WHEN {reason} IS NULL{settled} THEN 1 ELSE 0 END", "kept_before_dedupe"),
         *per_reason,
         *skips,
     ]
 
 
 def dedupe_metrics(config: MappingConfig | None = None) -> list[Column]:
-    metrics = [F.expr("count(1) AS kept_events"), _total(f"size({ITEM_IDS})", "output_rows")]
+    metrics = [F.expr("count(1) AS kept_events"), total(f"size({ITEM_IDS})", "output_rows")]
     if config is not None and config.event_value_field is not None:
         # Output rows whose EVENT_VALUE cell is empty: the field was absent or not a usable value.
-        metrics.append(_total(f"size(filter({EVENT_VALUES}, v -> v IS NULL))", "rows_without_value"))
+        metrics.append(total(f"size(filter({EVENT_VALUES}, v -> v IS NULL))", "rows_without_value"))
     if config is not None and config.anonymous_events is not AnonymousEvents.DROP:
         for name, source in (("stitched_events", "stitched"), ("anonymous_kept_events", "anonymous")):
-            metrics.append(_total(f"CASE WHEN {IDENTITY} = {sql_string(source)} THEN 1 ELSE 0 END", name))
+            metrics.append(total(f"CASE WHEN {IDENTITY} = {sql_string(source)} THEN 1 ELSE 0 END", name))
     return metrics
 
 
