@@ -213,7 +213,7 @@ def parse_event_list(text: str) -> tuple[str, ...]:
 # --- Field rules ---------------------------------------------------------------------------------
 
 
-def _first_present(event: dict[str, Any], names: tuple[str, ...]) -> Any:
+def first_present(event: dict[str, Any], names: tuple[str, ...]) -> Any:
     for name in names:
         value = event.get(name)
         if value is not None:
@@ -317,7 +317,7 @@ def _items_and_time(
         item_ids = (item_id,)
         values = (None if value_field is None else event_value(properties.get(value_field)),)
 
-    raw_time = _first_present(event, TIMESTAMP_FIELDS)
+    raw_time = first_present(event, TIMESTAMP_FIELDS)
     if raw_time is None:
         return Dropped(DropReason.MISSING_TIMESTAMP)
     timestamp = parse_timestamp(raw_time)
@@ -337,17 +337,25 @@ def _items_and_time(
     )
 
 
-def read_line(text: str, config: MappingConfig) -> tuple[Outcome, tuple[Link, ...]]:
-    """One line of Segment's newline-delimited JSON (or one Kinesis record's payload): its outcome, and
-    the identity links it makes (identity.links), from the one parse."""
+def parse_call(text: str) -> Any:
+    """One line's JSON value as the job reads it (an opening BOM dropped), or Dropped (blank_line,
+    corrupt_record) for a line that holds none."""
     if text.startswith(BOM):
         text = text[1:]
     if is_blank(text):
-        return Dropped(DropReason.BLANK_LINE), ()
+        return Dropped(DropReason.BLANK_LINE)
     try:
-        event = parse_line(text)
+        return parse_line(text)
     except (ValueError, RecursionError):
-        return Dropped(DropReason.CORRUPT_RECORD), ()
+        return Dropped(DropReason.CORRUPT_RECORD)
+
+
+def read_line(text: str, config: MappingConfig) -> tuple[Outcome, tuple[Link, ...]]:
+    """One line of Segment's newline-delimited JSON (or one Kinesis record's payload): its outcome, and
+    the identity links it makes (identity.links), from the one parse."""
+    event = parse_call(text)
+    if isinstance(event, Dropped):
+        return event, ()
     return map_event(event, config), links(event)
 
 

@@ -19,32 +19,17 @@ from typing import Any
 
 from segment_personalize import rules
 from segment_personalize.identity import AnonymousEvents, Targets, links, resolve
-from segment_personalize.ids import classify_id, is_blank
+from segment_personalize.ids import classify_id
 from segment_personalize.items import item_records, latest_item_properties
-from segment_personalize.json_lines import parse_line
 from segment_personalize.metadata import MetadataTable, Record
 from segment_personalize.personalize_schema import Column
-from segment_personalize.rules import MappingConfig
+from segment_personalize.rules import Dropped, MappingConfig
 from segment_personalize.timestamps import TIMESTAMP_FIELDS, parse_timestamp
 from segment_personalize.users import identify_traits, latest_user_traits
 
-_UNPARSED = object()
-
-
-def _parse(text: str) -> Any:
-    """The line's JSON value as rules.read_line parses it; _UNPARSED for a blank or corrupt line."""
-    if text.startswith(rules.BOM):
-        text = text[1:]
-    if is_blank(text):
-        return _UNPARSED
-    try:
-        return parse_line(text)
-    except (ValueError, RecursionError):
-        return _UNPARSED
-
 
 def _timestamp(event: dict[str, Any]) -> int | None:
-    raw = next((event[name] for name in TIMESTAMP_FIELDS if event.get(name) is not None), None)
+    raw = rules.first_present(event, TIMESTAMP_FIELDS)
     return None if raw is None else parse_timestamp(raw)
 
 
@@ -73,8 +58,8 @@ def user_record(event: Any, targets: Targets, mode: AnonymousEvents) -> Record |
 
 def run_records(texts: Iterable[str], config: MappingConfig) -> tuple[list[Record], list[Record]]:
     """(user records, item records) of a run's lines, identity settled across all of them."""
-    events = [_parse(text) for text in texts]
-    parsed = [event for event in events if event is not _UNPARSED]
+    events = [rules.parse_call(text) for text in texts]
+    parsed = [event for event in events if not isinstance(event, Dropped)]
     targets = Targets.of(link for event in parsed for link in links(event))
     users, items = [], []
     for event in parsed:
